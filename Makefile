@@ -1,0 +1,39 @@
+# brazesync — the two commands a new user runs are `make run` and `make test`.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo development)
+LDFLAGS  := -s -w -X main.version=$(VERSION) \
+            -X github.com/brazesync/brazesync/destination.Version=$(VERSION) \
+            -X github.com/brazesync/brazesync/source/file.Version=$(VERSION)
+BINARIES := brazesync braze-destination file-source snowflake-source looker-source
+
+.PHONY: build run test test-race bench vet fmt sample clean
+
+## build: compile every binary into bin/
+build:
+	@mkdir -p bin
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./plugin/cmd/,$(BINARIES))
+
+## run: the main job end to end on the sample data, against a local Braze emulator; prints the report
+run: build
+	@bash test/quickstart.sh
+
+## test: the whole suite (what .ci/run calls)
+test:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) test -timeout 25m ./...
+
+## test-race: the suite under the race detector (slower)
+test-race:
+	$(GO) test -race -timeout 40m ./...
+
+## bench: the benchmark suite; prints one table and writes bench-results.json
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./test/bench/...
+
+## sample: regenerate docs/examples/data (deterministic)
+sample:
+	$(GO) run ./test/sampledata/gen -out docs/examples/data
+
+clean:
+	rm -rf bin brazesync-report.json brazesync-dead-letter.jsonl

@@ -1,0 +1,227 @@
+// Package brazeapi is a client for Braze's /users/track endpoint: pacing under the workspace rate
+// limit, retries as a policy, typed errors, and per-object results. It knows nothing about Arrow or
+// rows; it sends bodies the caller built. Facts: shared/reference/braze-api.md §1, §3, §6.
+package brazeapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// maxErrorBody bounds how much of a non-success answer is read.
+const maxErrorBody = 64 << 10
+
+// Options configure a Client.
+type Options struct {
+	Endpoint            string // REST endpoint, e.g. https://rest.iad-01.braze.com
+	AllowCustomEndpoint bool   // send the key to a host that is not a published Braze REST host
+	APIKey              string
+	RateLimit           int           // requests per RateWindow; <= 0 disables client-side pacing
+	RateWindow          time.Duration // default 3 s
+	Retry               RetryPolicy
+	Timeout             time.Duration // per attempt; default 30 s
+	HTTPClient          *http.Client  // optional; its CheckRedirect is replaced
+	UserAgent           string
+}
+
+// Client sends /users/track requests. It is safe for concurrent use.
+type Client struct {
+	track   string // full URL of /users/track
+	base    *url.URL
+	auth    string // "Bearer <key>": kept out of every error and log
+	http    *http.Client
+	limiter *Limiter
+	retry   RetryPolicy
+	ua      string
+}
+
+// New validates the options and builds a client.
+func New(o Options) (*Client, error) {
+	if o.APIKey == "" {
+		return nil, errors.New("api_key is empty")
+	}
+	u, err := ParseEndpoint(o.Endpoint, o.AllowCustomEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	if o.RateWindow <= 0 {
+		o.RateWindow = 3 * time.Second
+	}
+	if o.Retry.MaxAttempts <= 0 {
+		o.Retry = DefaultRetryPolicy()
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	hc := &http.Client{Timeout: o.Timeout, Transport: http.DefaultTransport}
+	if o.HTTPClient != nil {
+		c := *o.HTTPClient
+		hc = &c
+	}
+	// Never follow a redirect: the key must not travel to any other URL than the one configured.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	ua := o.UserAgent
+	if ua == "" {
+		ua = "brazesync"
+	}
+	return &Client{
+		track:   u.String() + "/users/track",
+		base:    u,
+		auth:    "Bearer " + o.APIKey,
+		http:    hc,
+		limiter: NewLimiter(o.RateLimit, o.RateWindow),
+		retry:   o.Retry,
+		ua:      ua,
+	}, nil
+}
+
+// Endpoint is the normalised base URL (no secrets in it).
+func (c *Client) Endpoint() string { return c.base.String() }
+
+// Result is the outcome of one Track call, across its retries.
+type Result struct {
+	Status      int
+	Message     string
+	Processed   int           // attributes_processed
+	Errors      []ObjectError // non-fatal per-object errors of a 201
+	Attempts    int
+	RateLimited int // 429 answers seen
+	BytesSent   int64
+}
+
+// Track sends one /users/track body, pacing and retrying under the policy. A nil error means Braze
+// accepted the request; some objects may still be listed in Result.Errors. On error, Result still
+// carries the attempts made.
+func (c *Client) Track(ctx context.Context, body []byte) (Result, error) {
+	var res Result
+	for {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return res, err
+		}
+		res.Attempts++
+		res.BytesSent += int64(len(body))
+		err := c.attempt(ctx, body, &res)
+		if err == nil {
+			return res, nil
+		}
+		if isRateLimited(err) {
+			res.RateLimited++
+		}
+		if !retryable(ctx, err) || res.Attempts >= c.retry.MaxAttempts {
+			if errors.Is(err, errTransport) {
+				err = fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Host, err)
+			}
+			if res.Attempts > 1 {
+				err = fmt.Errorf("giving up after %d attempts: %w", res.Attempts, err)
+			}
+			return res, err
+		}
+		if isRateLimited(err) {
+			continue // the limiter now holds every request until X-RateLimit-Reset
+		}
+		if err := sleepCtx(ctx, c.retry.backoff(res.Attempts)); err != nil {
+			return res, err
+		}
+	}
+}
+
+// Preflight checks the key without changing any profile: an empty /users/track body is refused by
+// Braze with 400 when the key is good, 401 when it is unknown, 403 when it lacks users.track.
+func (c *Client) Preflight(ctx context.Context) error {
+	var res Result
+	err := c.attempt(ctx, []byte(`{}`), &res)
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
+		return nil
+	default:
+		return err
+	}
+}
+
+func (c *Client) attempt(ctx context.Context, body []byte, res *Result) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.track, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Authorization", c.auth)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportError(err)
+	}
+	defer resp.Body.Close()
+	c.limiter.Observe(resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"), resp.Header.Get("X-RateLimit-Reset"))
+	res.Status = resp.StatusCode
+	return c.readAnswer(resp, res)
+}
+
+// answer is the union of Braze's /users/track answer shapes (braze-api.md §3).
+type answer struct {
+	Message             string            `json:"message"`
+	AttributesProcessed int               `json:"attributes_processed"`
+	Errors              []json.RawMessage `json:"errors"`
+}
+
+func (c *Client) readAnswer(resp *http.Response, res *Result) error {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if err != nil {
+		// A truncated or reset answer: Braze may or may not have applied the request.
+		return fmt.Errorf("%w: reading answer: %v", errTransport, err)
+	}
+	var a answer
+	parseErr := json.Unmarshal(raw, &a)
+	objErrs := objectErrors(a.Errors)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return &APIError{Status: resp.StatusCode, Message: a.Message, Errors: objErrs, class: classify(resp.StatusCode)}
+	}
+	if parseErr != nil {
+		// A 2xx whose body is cut short is as unknown as a reset: retry (sets are idempotent).
+		return fmt.Errorf("%w: answer %d is not JSON: %v", errTransport, resp.StatusCode, parseErr)
+	}
+	// 202 "queued" is a legacy success shape (§3.3); anything else that is not "success" failed.
+	if a.Message != "success" && !(resp.StatusCode == http.StatusAccepted && a.Message == "queued") {
+		return &APIError{Status: resp.StatusCode, Message: a.Message, Errors: objErrs}
+	}
+	res.Message = a.Message
+	res.Processed = a.AttributesProcessed
+	res.Errors = objErrs
+	return nil
+}
+
+// objectErrors accepts both documented shapes: objects with type/input_array/index, and the old
+// plain strings (which carry no index).
+func objectErrors(raw []json.RawMessage) []ObjectError {
+	out := make([]ObjectError, 0, len(raw))
+	for _, r := range raw {
+		var oe ObjectError
+		if json.Unmarshal(r, &oe) == nil && oe.InputArray != "" {
+			out = append(out, oe)
+			continue
+		}
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			out = append(out, ObjectError{Type: s, Index: -1})
+		}
+	}
+	return out
+}
+
+// transportError wraps an http.Client error. url.Error carries only our URL, which holds no secret.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Timeout() {
+		return fmt.Errorf("%w: %v", errTransport, err)
+	}
+	return fmt.Errorf("%w: %w", errTransport, err)
+}

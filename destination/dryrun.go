@@ -1,0 +1,45 @@
+package destination
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/brazesync/brazesync/destination/report"
+)
+
+// dryRun receives the request bodies a real run would send, one JSON line per request.
+type dryRun struct {
+	mu sync.Mutex
+	f  *os.File
+	w  *bufio.Writer
+}
+
+func newDryRun(path string) (*dryRun, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening dry_run_file: %w", err)
+	}
+	return &dryRun{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// sendDry writes the body instead of sending it; its rows count as skipped for "dry_run", so the
+// report still adds up and never claims a user was sent.
+func (w *Writer) sendDry(b *batch, body []byte) {
+	w.dry.mu.Lock()
+	w.dry.w.Write(body)
+	w.dry.w.WriteByte('\n')
+	w.dry.mu.Unlock()
+	n := int64(b.len())
+	w.tally.Update(func(r *report.Report) { r.RowsSkipped["dry_run"] += n })
+}
+
+func (d *dryRun) close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.w.Flush(); err != nil {
+		return fmt.Errorf("writing dry_run_file: %w", err)
+	}
+	return d.f.Close()
+}

@@ -1,0 +1,215 @@
+// Package report holds the run report: the account of every row a sync read and what became of it.
+//
+// The numbers must add up: RowsRead = UsersSent + RowsMerged + skipped + rejected (+ RowsUnaccounted
+// when a run died with rows in flight). Orchestrators read the JSON file; people read Summary.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status values of a run.
+const (
+	StatusRunning   = "running"
+	StatusSuccess   = "success"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Report is the JSON run report. Field names are part of the product's interface: keep them stable.
+type Report struct {
+	RunID      string    `json:"run_id,omitempty"`
+	Status     string    `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitempty"`
+	// DurationSeconds is FinishedAt-StartedAt (or the time so far while running).
+	DurationSeconds float64 `json:"duration_seconds"`
+
+	RowsRead int64 `json:"rows_read"`
+	// UsersSent counts attribute objects Braze accepted (one per delivered row).
+	UsersSent int64 `json:"users_sent"`
+	// RowsMerged counts rows folded into another row for the same user in the same request.
+	RowsMerged int64 `json:"rows_merged"`
+	// RowsSkipped counts rows not sent on purpose, by reason (null_key, empty_key, ...).
+	RowsSkipped map[string]int64 `json:"rows_skipped"`
+	// RowsRejected counts rows written to the dead-letter file, by reason.
+	RowsRejected map[string]int64 `json:"rows_rejected"`
+	// RowsUnaccounted is set only when a run died with rows in flight whose fate is unknown.
+	RowsUnaccounted int64 `json:"rows_unaccounted,omitempty"`
+
+	Requests    int64            `json:"requests"`
+	Retries     int64            `json:"retries"`
+	RateLimited int64            `json:"rate_limited"`
+	MinorErrors map[string]int64 `json:"minor_errors,omitempty"`
+	BytesSent   int64            `json:"bytes_sent"`
+	// EstimatedDataPoints counts attribute writes sent (Braze bills each, changed or not).
+	EstimatedDataPoints int64   `json:"estimated_data_points"`
+	RowsPerSecond       float64 `json:"rows_per_second"`
+
+	DeadLetterFile string   `json:"dead_letter_file,omitempty"`
+	DryRun         bool     `json:"dry_run,omitempty"`
+	DryRunFile     string   `json:"dry_run_file,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
+}
+
+// New returns an empty running report.
+func New(runID string, started time.Time) *Report {
+	return &Report{
+		RunID:        runID,
+		Status:       StatusRunning,
+		StartedAt:    started.UTC(),
+		RowsSkipped:  map[string]int64{},
+		RowsRejected: map[string]int64{},
+		MinorErrors:  map[string]int64{},
+	}
+}
+
+// Skipped is the total of RowsSkipped.
+func (r *Report) Skipped() int64 { return sum(r.RowsSkipped) }
+
+// Rejected is the total of RowsRejected.
+func (r *Report) Rejected() int64 { return sum(r.RowsRejected) }
+
+// Accounted is every row whose fate is known.
+func (r *Report) Accounted() int64 {
+	return r.UsersSent + r.RowsMerged + r.Skipped() + r.Rejected()
+}
+
+// Balanced reports whether every row read is accounted for.
+func (r *Report) Balanced() bool { return r.RowsRead == r.Accounted()+r.RowsUnaccounted }
+
+// Finish stamps the end of the run and derives duration and throughput.
+func (r *Report) Finish(status string, err error, now time.Time) {
+	r.Status = status
+	if err != nil {
+		r.Error = err.Error()
+	}
+	r.FinishedAt = now.UTC()
+	r.derive(now)
+}
+
+func (r *Report) derive(now time.Time) {
+	d := now.Sub(r.StartedAt).Seconds()
+	if d <= 0 {
+		return
+	}
+	r.DurationSeconds = d
+	r.RowsPerSecond = float64(r.RowsRead) / d
+}
+
+// WriteFile writes the report as indented JSON, atomically (temp file + rename), so that an
+// orchestrator never reads half a report.
+func (r *Report) WriteFile(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding report: %w", err)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating report folder: %w", err)
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
+
+// Summary renders the report for people, one fact a line.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "brazesync run %s: %s", r.RunID, r.Status)
+	if r.DryRun {
+		b.WriteString(" (dry run: nothing sent)")
+	}
+	b.WriteString("\n")
+	if r.Error != "" {
+		fmt.Fprintf(&b, "  error:          %s\n", r.Error)
+	}
+	fmt.Fprintf(&b, "  rows read:      %d\n", r.RowsRead)
+	fmt.Fprintf(&b, "  users sent:     %d\n", r.UsersSent)
+	if r.RowsMerged > 0 {
+		fmt.Fprintf(&b, "  rows merged:    %d (same user, same request)\n", r.RowsMerged)
+	}
+	fmt.Fprintf(&b, "  rows skipped:   %d%s\n", r.Skipped(), byReason(r.RowsSkipped))
+	fmt.Fprintf(&b, "  rows rejected:  %d%s\n", r.Rejected(), byReason(r.RowsRejected))
+	if r.RowsUnaccounted > 0 {
+		fmt.Fprintf(&b, "  rows in flight when the run died (fate unknown): %d\n", r.RowsUnaccounted)
+	}
+	fmt.Fprintf(&b, "  requests:       %d (retries %d, rate limited %d)\n", r.Requests, r.Retries, r.RateLimited)
+	if len(r.MinorErrors) > 0 {
+		fmt.Fprintf(&b, "  minor errors:   %d%s\n", sum(r.MinorErrors), byReason(r.MinorErrors))
+	}
+	fmt.Fprintf(&b, "  bytes sent:     %d, estimated data points: %d\n", r.BytesSent, r.EstimatedDataPoints)
+	fmt.Fprintf(&b, "  duration:       %.2fs (%.0f rows/s)\n", r.DurationSeconds, r.RowsPerSecond)
+	if r.DeadLetterFile != "" && r.Rejected() > 0 {
+		fmt.Fprintf(&b, "  dead letters:   %s\n", r.DeadLetterFile)
+	}
+	if r.DryRunFile != "" {
+		fmt.Fprintf(&b, "  payloads:       %s\n", r.DryRunFile)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "  note:           %s\n", n)
+	}
+	if !r.Balanced() {
+		fmt.Fprintf(&b, "  WARNING: rows read (%d) != rows accounted (%d)\n", r.RowsRead, r.Accounted())
+	}
+	return b.String()
+}
+
+// Merge adds the counts of o into r (used to combine several destinations' or tables' reports).
+func (r *Report) Merge(o *Report) {
+	r.RowsRead += o.RowsRead
+	r.UsersSent += o.UsersSent
+	r.RowsMerged += o.RowsMerged
+	r.RowsUnaccounted += o.RowsUnaccounted
+	r.Requests += o.Requests
+	r.Retries += o.Retries
+	r.RateLimited += o.RateLimited
+	r.BytesSent += o.BytesSent
+	r.EstimatedDataPoints += o.EstimatedDataPoints
+	addAll(r.RowsSkipped, o.RowsSkipped)
+	addAll(r.RowsRejected, o.RowsRejected)
+	addAll(r.MinorErrors, o.MinorErrors)
+}
+
+func addAll(dst, src map[string]int64) {
+	for k, v := range src {
+		dst[k] += v
+	}
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func byReason(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}

@@ -1,0 +1,121 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+
+	"github.com/brazesync/brazesync/destination/report"
+	"github.com/brazesync/brazesync/plugin/shared"
+)
+
+// destination is a running destination plugin behind the go-plugin boundary.
+type destination struct {
+	spec   *DestinationSpec
+	client *plugin.Client
+	rpc    *shared.DestinationClient
+	stream *shared.WriteStream
+	sent   atomic.Int64 // rows handed to the plugin
+	hung   atomic.Bool  // set by the watchdog before it kills the plugin
+}
+
+// startDestination launches the plugin with AutoMTLS and the versioned handshake, and configures it.
+// The plugin's JSON logs reach our log through the hclog adapter.
+func startDestination(ctx context.Context, spec *DestinationSpec, runID string, log zerolog.Logger) (*destination, error) {
+	if _, err := os.Stat(spec.Path); err != nil {
+		return nil, fmt.Errorf("%w: destination %q: plugin binary %s: %w (run `make build`)", ErrPlugin, spec.Name, spec.Path, err)
+	}
+	cmd := exec.Command(spec.Path)
+	cmd.Env = os.Environ()
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  shared.Handshake,
+		Plugins:          shared.PluginMap,
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     30 * time.Second,
+		Logger:           newHCLogger(log.With().Str("destination", spec.Name).Logger()),
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20), grpc.MaxCallSendMsgSize(16<<20))},
+	})
+	d := &destination{spec: spec, client: client}
+	rpcClient, err := client.Client()
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("%w: destination %q (%s): %w", ErrPlugin, spec.Name, spec.Path, err)
+	}
+	raw, err := rpcClient.Dispense(shared.DestinationPluginName)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("%w: destination %q: %w", ErrPlugin, spec.Name, err)
+	}
+	d.rpc = raw.(*shared.DestinationClient)
+	specJSON, err := SpecJSON(spec.Spec)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("%w: destination %q: encoding spec: %w", ErrConfig, spec.Name, err)
+	}
+	if err := d.rpc.Configure(ctx, spec.Name, runID, specJSON); err != nil {
+		client.Kill()
+		return nil, fromDestination(spec.Name, err)
+	}
+	return d, nil
+}
+
+// open starts the write stream. Its context is not the run's: on SIGINT the runner stops reading and
+// closes the stream gracefully, so the plugin can finish in-flight requests and send its report.
+func (d *destination) open(ctx context.Context) error {
+	s, err := d.rpc.Write(ctx)
+	if err != nil {
+		return d.failure(err)
+	}
+	d.stream = s
+	return nil
+}
+
+// failure explains an error of the stream: a dead plugin is named as such.
+func (d *destination) failure(err error) error {
+	if d.hung.Load() {
+		return fmt.Errorf("%w: destination %q (%s) hung: %w, killed", ErrPlugin, d.spec.Name, d.spec.Path, errHung)
+	}
+	if d.client.Exited() {
+		return fmt.Errorf("%w: destination %q (%s) exited unexpectedly: %w", ErrPlugin, d.spec.Name, d.spec.Path, grpcMessage(err))
+	}
+	return fromDestination(d.spec.Name, err)
+}
+
+// finish ends the stream and returns the plugin's report. When the plugin died, the report is its
+// last progress snapshot, with the rows it had received but not accounted for marked unaccounted.
+func (d *destination) finish(ctx context.Context) (*report.Report, error) {
+	rep, final, err := d.stream.CloseAndWait(ctx)
+	if err != nil {
+		err = d.failure(err)
+	}
+	if rep == nil {
+		rep = report.New("", time.Now())
+	}
+	if !final {
+		rep.RowsRead = d.sent.Load()
+		rep.RowsUnaccounted = max(0, rep.RowsRead-rep.Accounted())
+		if err == nil {
+			err = fmt.Errorf("%w: destination %q ended without its final report", ErrPlugin, d.spec.Name)
+		}
+	}
+	return rep, err
+}
+
+func (d *destination) kill() {
+	if d.client != nil {
+		d.client.Kill()
+	}
+}
+
+// errHung is returned when a plugin made no progress for the stall timeout.
+var errHung = errors.New("no progress")

@@ -1,0 +1,257 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	cqschema "github.com/cloudquery/plugin-sdk/v4/schema"
+	"github.com/rs/zerolog"
+
+	"github.com/brazesync/brazesync/destination/report"
+)
+
+// Options configure one run.
+type Options struct {
+	SpecFiles  []string
+	ReportPath string // where the JSON run report goes; "" for none
+	Log        zerolog.Logger
+	// Progress receives the live progress display (a terminal) or periodic lines; nil for none.
+	Progress         io.Writer
+	ProgressTTY      bool
+	ProgressInterval time.Duration
+	// StallTimeout: a destination with rows outstanding and no progress for this long is killed as hung.
+	StallTimeout time.Duration
+	// ShutdownTimeout: after SIGINT/SIGTERM, how long in-flight requests may take to finish.
+	ShutdownTimeout time.Duration
+}
+
+// RunReport is the run's JSON report: the destinations' counts added up, then each destination's own
+// report and each source's rows.
+type RunReport struct {
+	report.Report
+	Sources      map[string]int64          `json:"source_rows"`
+	Destinations map[string]*report.Report `json:"destinations"`
+}
+
+// Run executes a sync. It returns the report even when the run failed; ExitCode(err) is the exit code.
+func Run(ctx context.Context, opts Options) (*RunReport, error) {
+	opts.defaults()
+	started := time.Now()
+	runID := newRunID(started)
+	rr := &RunReport{Report: *report.New(runID, started), Sources: map[string]int64{}, Destinations: map[string]*report.Report{}}
+	spec, err := LoadSpecFiles(opts.SpecFiles...)
+	if err != nil {
+		return rr.finish(opts, err), err
+	}
+	r := &run{opts: opts, spec: spec, id: runID, log: opts.Log.With().Str("run_id", runID).Logger(), rr: rr}
+	err = r.execute(ctx)
+	return rr.finish(opts, err), err
+}
+
+func (o *Options) defaults() {
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = 10 * time.Second
+		if o.ProgressTTY {
+			o.ProgressInterval = 250 * time.Millisecond
+		}
+	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = 5 * time.Minute
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+}
+
+type run struct {
+	opts  Options
+	spec  *Spec
+	id    string
+	log   zerolog.Logger
+	rr    *RunReport
+	dests map[string]*destination
+}
+
+func (r *run) execute(ctx context.Context) error {
+	streamCtx, cancelStreams := context.WithCancel(context.Background())
+	defer cancelStreams()
+	r.dests = map[string]*destination{}
+	defer r.killAll()
+	if err := r.startDestinations(ctx, streamCtx); err != nil {
+		return err
+	}
+	stopWatch := r.watch()
+	stopProgress := r.showProgress()
+	runErr := r.syncSources(ctx)
+	if errors.Is(runErr, context.Canceled) || ctx.Err() != nil {
+		runErr = errors.Join(context.Canceled, runErr)
+		r.log.Warn().Msg("cancelled: stopped reading, finishing requests in flight")
+	}
+	finishErr := r.finishDestinations(ctx)
+	stopProgress()
+	stopWatch()
+	return errors.Join(runErr, finishErr)
+}
+
+func (r *run) startDestinations(ctx, streamCtx context.Context) error {
+	for _, ds := range r.spec.Destinations {
+		d, err := startDestination(ctx, ds, r.id, r.log)
+		if err != nil {
+			return err
+		}
+		r.dests[ds.Name] = d
+		if err := d.open(streamCtx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncSources runs the sources one after another; each record goes to every destination the source
+// names. A source's error stops the run: rows read so far are still finished and reported.
+func (r *run) syncSources(ctx context.Context) error {
+	for _, ss := range r.spec.Sources {
+		if err := r.syncSource(ctx, ss); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) syncSource(ctx context.Context, ss *SourceSpec) error {
+	src, err := startSource(ctx, ss, r.log)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	if err := src.init(ctx, r.id); err != nil {
+		return err
+	}
+	syncTime := time.Now()
+	tables := map[string]bool{}
+	err = src.sync(ctx, func(ev syncEvent) error {
+		if ev.record == nil {
+			tables[ev.table] = true
+			return nil
+		}
+		tables[tableNameOf(ev.record.Schema())] = true
+		r.rr.Sources[ss.Name] += ev.record.NumRows()
+		return r.deliver(ss, ev.record)
+	})
+	if err != nil {
+		return err
+	}
+	return r.deleteStale(ss, tables, syncTime)
+}
+
+func (r *run) deliver(ss *SourceSpec, rec arrow.Record) error {
+	for _, name := range ss.Destinations {
+		d := r.dests[name]
+		if err := d.stream.Send(rec); err != nil {
+			return d.failure(err)
+		}
+		d.sent.Add(rec.NumRows())
+	}
+	return nil
+}
+
+// deleteStale sends CloudQuery's end-of-table message in overwrite-delete-stale mode, as the CLI does.
+func (r *run) deleteStale(ss *SourceSpec, tables map[string]bool, syncTime time.Time) error {
+	for _, name := range ss.Destinations {
+		d := r.dests[name]
+		if d.spec.WriteMode != WriteModeOverwriteDeleteStale {
+			continue
+		}
+		for t := range tables {
+			if err := d.stream.DeleteStale(t, ss.Name, syncTime); err != nil {
+				return d.failure(err)
+			}
+		}
+	}
+	return nil
+}
+
+// finishDestinations closes every stream and collects the reports; after a cancel, in-flight work
+// gets ShutdownTimeout before the plugins are killed.
+func (r *run) finishDestinations(ctx context.Context) error {
+	wait := context.Background()
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(context.Background(), r.opts.ShutdownTimeout)
+		defer cancel()
+	}
+	var errs []error
+	for name, d := range r.dests {
+		if d.stream == nil {
+			continue
+		}
+		rep, err := d.finish(wait)
+		r.rr.Destinations[name] = rep
+		r.rr.Merge(rep)
+		r.rr.DeadLetterFile = firstNonEmpty(r.rr.DeadLetterFile, rep.DeadLetterFile)
+		r.rr.DryRun = r.rr.DryRun || rep.DryRun
+		r.rr.Notes = append(r.rr.Notes, rep.Notes...)
+		if err != nil {
+			errs = append(errs, err)
+		} else if rep.Status == report.StatusFailed && rep.Error != "" {
+			errs = append(errs, fmt.Errorf("destination %q: %s", name, rep.Error))
+		}
+		if err := d.rpc.Close(wait); err != nil && !d.client.Exited() {
+			r.log.Debug().Err(err).Str("destination", name).Msg("closing plugin")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *run) killAll() {
+	for _, d := range r.dests {
+		d.kill()
+	}
+}
+
+// finish stamps the report, writes it, and returns it.
+func (rr *RunReport) finish(opts Options, err error) *RunReport {
+	status := report.StatusSuccess
+	switch {
+	case errors.Is(err, context.Canceled):
+		status = report.StatusCancelled
+	case err != nil:
+		status = report.StatusFailed
+	}
+	rr.Finish(status, err, time.Now())
+	if opts.ReportPath != "" {
+		if werr := rr.WriteFile(opts.ReportPath); werr != nil {
+			opts.Log.Error().Err(werr).Msg("writing run report")
+		}
+	}
+	return rr
+}
+
+// WriteFile writes the run report (with per-destination detail) atomically.
+func (rr *RunReport) WriteFile(path string) error { return writeJSONFile(path, rr) }
+
+func tableNameOf(sc *arrow.Schema) string {
+	if v, ok := sc.Metadata().GetValue(cqschema.MetadataTableName); ok {
+		return v
+	}
+	return "default"
+}
+
+func newRunID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

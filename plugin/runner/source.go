@@ -1,0 +1,112 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/cloudquery/plugin-pb-go/managedplugin"
+	pbcq "github.com/cloudquery/plugin-pb-go/pb/plugin/v3"
+	"github.com/rs/zerolog"
+)
+
+// source is a running CloudQuery source plugin, launched the way the CloudQuery CLI launches it
+// (managedplugin: `<path> serve --network unix …`, logs read from its stdout), so that any CloudQuery
+// source plugin can feed brazesync, not only ours.
+type source struct {
+	spec *SourceSpec
+	mp   *managedplugin.Client
+	rpc  pbcq.PluginClient
+}
+
+// ErrPlugin marks a plugin that could not be started or failed while running: exit code 4.
+var ErrPlugin = errors.New("plugin failed")
+
+func startSource(ctx context.Context, spec *SourceSpec, log zerolog.Logger) (*source, error) {
+	reg := managedplugin.RegistryLocal
+	if spec.Registry == "grpc" {
+		reg = managedplugin.RegistryGrpc
+	}
+	mp, err := managedplugin.NewClient(ctx, managedplugin.PluginSource,
+		managedplugin.Config{Name: spec.Name, Registry: reg, Path: spec.Path},
+		managedplugin.WithLogger(log.With().Str("source", spec.Name).Logger()), managedplugin.WithNoSentry())
+	if err != nil {
+		return nil, fmt.Errorf("%w: source %q (%s): %w", ErrPlugin, spec.Name, spec.Path, err)
+	}
+	return &source{spec: spec, mp: mp, rpc: pbcq.NewPluginClient(mp.Conn)}, nil
+}
+
+// init sends the source's spec; a bad spec is the plugin's to report.
+func (s *source) init(ctx context.Context, runID string) error {
+	specJSON, err := SpecJSON(s.spec.Spec)
+	if err != nil {
+		return fmt.Errorf("%w: source %q: encoding spec: %w", ErrConfig, s.spec.Name, err)
+	}
+	if _, err := s.rpc.Init(ctx, &pbcq.Init_Request{Spec: specJSON, InvocationId: runID}); err != nil {
+		return fmt.Errorf("%w: source %q: init: %w", ErrConfig, s.spec.Name, grpcMessage(err))
+	}
+	return nil
+}
+
+// syncEvent is one message of a source's sync: a record to insert, or a table's schema announced.
+type syncEvent struct {
+	record arrow.Record
+	table  string // set for a migrate-table message
+}
+
+// sync streams the source's tables. It calls fn for each record and each announced table, in order;
+// fn's error stops the sync.
+func (s *source) sync(ctx context.Context, fn func(syncEvent) error) error {
+	req := &pbcq.Sync_Request{Tables: s.spec.Tables, SkipTables: s.spec.SkipTables,
+		DeterministicCqId: s.spec.DeterministicCQID}
+	if s.spec.SkipDependentTables != nil {
+		req.SkipDependentTables = *s.spec.SkipDependentTables
+	}
+	stream, err := s.rpc.Sync(ctx, req)
+	if err != nil {
+		return fmt.Errorf("source %q: starting sync: %w", s.spec.Name, grpcMessage(err))
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("source %q: sync: %w", s.spec.Name, grpcMessage(err))
+		}
+		if err := s.handle(msg, fn); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *source) handle(msg *pbcq.Sync_Response, fn func(syncEvent) error) error {
+	switch m := msg.Message.(type) {
+	case *pbcq.Sync_Response_Insert:
+		rec, err := pbcq.NewRecordFromBytes(m.Insert.Record)
+		if err != nil {
+			return fmt.Errorf("%w: source %q sent a record that is not Arrow IPC: %w", ErrPlugin, s.spec.Name, err)
+		}
+		if rec == nil {
+			return nil
+		}
+		defer rec.Release()
+		return fn(syncEvent{record: rec})
+	case *pbcq.Sync_Response_MigrateTable:
+		sc, err := pbcq.NewSchemaFromBytes(m.MigrateTable.Table)
+		if err != nil {
+			return fmt.Errorf("%w: source %q sent a table that is not Arrow IPC: %w", ErrPlugin, s.spec.Name, err)
+		}
+		return fn(syncEvent{table: tableNameOf(sc)})
+	}
+	return nil // delete-record messages: Braze has nothing to delete by predicate
+}
+
+func (s *source) close() error {
+	if s.mp == nil {
+		return nil
+	}
+	return s.mp.Terminate()
+}
