@@ -143,6 +143,8 @@ func (c *Client) Preflight(ctx context.Context) error {
 		return nil
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
 		return nil
+	case errors.Is(err, errTransport):
+		return fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Host, err)
 	default:
 		return err
 	}

@@ -96,7 +96,34 @@ func (r *run) execute(ctx context.Context) error {
 	finishErr := r.finishDestinations(ctx)
 	stopProgress()
 	stopWatch()
-	return errors.Join(runErr, finishErr)
+	return joinUnique(runErr, finishErr)
+}
+
+// joinUnique joins errors, dropping repeats: a dead destination is seen both by the sender and when
+// its stream is closed, and users should read its error once.
+func joinUnique(errs ...error) error {
+	seen := map[string]bool{}
+	var out []error
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok && !errors.Is(err, context.Canceled) {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if !seen[err.Error()] {
+			seen[err.Error()] = true
+			out = append(out, err)
+		}
+	}
+	for _, e := range errs {
+		walk(e)
+	}
+	return errors.Join(out...)
 }
 
 func (r *run) startDestinations(ctx, streamCtx context.Context) error {

@@ -123,7 +123,10 @@ func (s *WriteStream) CloseAndWait(ctx context.Context) (*report.Report, bool, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.last, s.final, errors.Join(err, s.err)
+	if s.err != nil {
+		return s.last, s.final, s.err // the plugin's own error says more than CloseSend's
+	}
+	return s.last, s.final, err
 }
 
 func (s *WriteStream) receive() {

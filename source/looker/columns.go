@@ -161,6 +161,13 @@ func checkPivotTags(h *Header) error {
 func checkColumns(cols []Column) error {
 	seen := make(map[string]bool, len(cols))
 	for _, c := range cols {
+		for _, t := range c.Tags {
+			// braze[] or braze[a]b] would map to a surprising attribute name
+			// (the stock action sent "" and "a]b"): refuse them by name.
+			if strings.HasPrefix(t, "braze[") && !isBrazeTag(t) {
+				return fmt.Errorf("field %q has a malformed tag %q: use braze[attribute] with no brackets inside", c.Field.Name, t)
+			}
+		}
 		if seen[c.Name] {
 			return fmt.Errorf("duplicate column %q in result", c.Name)
 		}

@@ -2,7 +2,10 @@ package brazeemu
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -19,12 +22,22 @@ func TestConcurrentTrack(t *testing.T) {
 			defer wg.Done()
 			for i := range perWorker {
 				v := fmt.Sprintf("w%d-%d", w, i)
-				res := track(t, emu, map[string]any{"attributes": []any{
+				body := jsonString(map[string]any{"attributes": []any{
 					map[string]any{"external_id": "shared", "seen": map[string]any{"add": []any{v}}, "n": map[string]any{"inc": 1}},
 					map[string]any{"external_id": v},
 				}})
-				if res.Status != 201 {
-					t.Errorf("status %d", res.Status)
+				// Not the track helper: t.Fatal must not be called off the test goroutine.
+				req, _ := http.NewRequest(http.MethodPost, emu.URL()+pathTrack, strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Errorf("request: %v", err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					t.Errorf("status %d", resp.StatusCode)
 				}
 				_ = emu.Profiles() // readers run alongside writers
 			}

@@ -11,7 +11,7 @@ const (
 	LookTyped      = 2 // numbers, yesno, dates and times
 	LookPivoted    = 3 // sessions.count pivoted on users.platform
 	LookTableCalc  = 4 // a tagged table calculation
-	LookLongString = 5 // a braze[bio] column, every 10th value over 255 characters
+	LookLongString = 5 // a braze[about] column, every 10th value over 255 characters
 )
 
 // SeedModel and SeedView name the seeded explore.
@@ -34,7 +34,7 @@ var SeedFields = []Field{
 	{Name: "users.last_seen_time", Label: "Users Last Seen Time", Type: "date_time", Tags: []string{"braze[last_seen]"}},
 	{Name: "users.is_vip", Label: "Users Is VIP (Yes/No)", Type: "yesno", Tags: []string{"braze[is_vip]"}},
 	{Name: "users.lifetime_value", Label: "Users Lifetime Value", Type: "number", Tags: []string{"braze[lifetime_value]"}},
-	{Name: "users.bio", Label: "Users Bio", Type: "string", Tags: []string{"braze[bio]"}},
+	{Name: "users.bio", Label: "Users Bio", Type: "string", Tags: []string{"braze[about]"}},
 	{Name: "users.platform", Label: "Users Platform", Type: "string"},
 	{Name: "sessions.count", Label: "Sessions Count", Type: "count", Measure: true},
 }

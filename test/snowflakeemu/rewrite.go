@@ -395,6 +395,9 @@ func topSelectItems(s string) []string {
 			depth++
 		case c == ')':
 			depth--
+		case c == ',' && depth == 0 && start >= 0:
+			items = append(items, s[last:i])
+			last = i + 1
 		case depth == 0 && (i == 0 || !isIdentByte(s[i-1])):
 			if kw := reKeyword.FindString(s[i:]); kw != "" {
 				if start < 0 && strings.EqualFold(kw, "SELECT") {
@@ -407,9 +410,6 @@ func topSelectItems(s string) []string {
 					return append(items, s[last:i])
 				}
 			}
-		case c == ',' && depth == 0 && start >= 0:
-			items = append(items, s[last:i])
-			last = i + 1
 		}
 		i++
 	}
