@@ -28,6 +28,7 @@ const _ = grpc.SupportPackageIsVersion7
 const (
 	Destination_Configure_FullMethodName = "/brazesync.plugin.v1.Destination/Configure"
 	Destination_Write_FullMethodName     = "/brazesync.plugin.v1.Destination/Write"
+	Destination_Abort_FullMethodName     = "/brazesync.plugin.v1.Destination/Abort"
 	Destination_Close_FullMethodName     = "/brazesync.plugin.v1.Destination/Close"
 )
 
@@ -40,6 +41,10 @@ type DestinationClient interface {
 	// Write streams records to the destination. The plugin answers with progress snapshots and, after the
 	// host closes its side and every row is accounted for, one final message carrying the report.
 	Write(ctx context.Context, opts ...grpc.CallOption) (Destination_WriteClient, error)
+	// Abort makes the running Write give up: requests in flight end, rows not yet sent are
+	// dead-lettered as cancelled, and the stream still ends with its final report. The host calls it
+	// when a graceful shutdown overruns its deadline.
+	Abort(ctx context.Context, in *AbortRequest, opts ...grpc.CallOption) (*AbortResponse, error)
 	// Close releases the destination's resources.
 	Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error)
 }
@@ -92,6 +97,15 @@ func (x *destinationWriteClient) Recv() (*WriteResponse, error) {
 	return m, nil
 }
 
+func (c *destinationClient) Abort(ctx context.Context, in *AbortRequest, opts ...grpc.CallOption) (*AbortResponse, error) {
+	out := new(AbortResponse)
+	err := c.cc.Invoke(ctx, Destination_Abort_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *destinationClient) Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error) {
 	out := new(CloseResponse)
 	err := c.cc.Invoke(ctx, Destination_Close_FullMethodName, in, out, opts...)
@@ -110,6 +124,10 @@ type DestinationServer interface {
 	// Write streams records to the destination. The plugin answers with progress snapshots and, after the
 	// host closes its side and every row is accounted for, one final message carrying the report.
 	Write(Destination_WriteServer) error
+	// Abort makes the running Write give up: requests in flight end, rows not yet sent are
+	// dead-lettered as cancelled, and the stream still ends with its final report. The host calls it
+	// when a graceful shutdown overruns its deadline.
+	Abort(context.Context, *AbortRequest) (*AbortResponse, error)
 	// Close releases the destination's resources.
 	Close(context.Context, *CloseRequest) (*CloseResponse, error)
 	mustEmbedUnimplementedDestinationServer()
@@ -124,6 +142,9 @@ func (UnimplementedDestinationServer) Configure(context.Context, *ConfigureReque
 }
 func (UnimplementedDestinationServer) Write(Destination_WriteServer) error {
 	return status.Errorf(codes.Unimplemented, "method Write not implemented")
+}
+func (UnimplementedDestinationServer) Abort(context.Context, *AbortRequest) (*AbortResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Abort not implemented")
 }
 func (UnimplementedDestinationServer) Close(context.Context, *CloseRequest) (*CloseResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Close not implemented")
@@ -185,6 +206,24 @@ func (x *destinationWriteServer) Recv() (*WriteRequest, error) {
 	return m, nil
 }
 
+func _Destination_Abort_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AbortRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DestinationServer).Abort(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Destination_Abort_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DestinationServer).Abort(ctx, req.(*AbortRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Destination_Close_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CloseRequest)
 	if err := dec(in); err != nil {
@@ -213,6 +252,10 @@ var Destination_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Configure",
 			Handler:    _Destination_Configure_Handler,
+		},
+		{
+			MethodName: "Abort",
+			Handler:    _Destination_Abort_Handler,
 		},
 		{
 			MethodName: "Close",

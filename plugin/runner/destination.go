@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/brazesync/brazesync/destination/report"
 	"github.com/brazesync/brazesync/plugin/shared"
@@ -25,6 +27,7 @@ type destination struct {
 	stream *shared.WriteStream
 	sent   atomic.Int64 // rows handed to the plugin
 	hung   atomic.Bool  // set by the watchdog before it kills the plugin
+	failed error        // the first failure explained, returned again on every later call
 }
 
 // startDestination launches the plugin with AutoMTLS and the versioned handshake, and configures it.
@@ -80,10 +83,24 @@ func (d *destination) open(ctx context.Context) error {
 	return nil
 }
 
-// failure explains an error of the stream: a dead plugin is named as such.
+// failure explains an error of the stream, once: a dead or hung plugin is named as such.
 func (d *destination) failure(err error) error {
+	if d.failed != nil {
+		return d.failed
+	}
+	d.failed = d.explain(err)
+	return d.failed
+}
+
+func (d *destination) explain(err error) error {
 	if d.hung.Load() {
-		return fmt.Errorf("%w: destination %q (%s) hung: %w, killed", ErrPlugin, d.spec.Name, d.spec.Path, errHung)
+		return fmt.Errorf("%w: destination %q (%s) hung: %w for the stall timeout, killed", ErrPlugin, d.spec.Name, d.spec.Path, errHung)
+	}
+	if status.Code(err) == codes.Unavailable || status.Code(err) == codes.Canceled {
+		// A broken connection may be a crash whose exit go-plugin has not seen yet: give it a moment.
+		for i := 0; i < 40 && !d.client.Exited(); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	if d.client.Exited() {
 		return fmt.Errorf("%w: destination %q (%s) exited unexpectedly: %w", ErrPlugin, d.spec.Name, d.spec.Path, grpcMessage(err))
@@ -95,8 +112,18 @@ func (d *destination) failure(err error) error {
 // last progress snapshot, with the rows it had received but not accounted for marked unaccounted.
 func (d *destination) finish(ctx context.Context) (*report.Report, error) {
 	rep, final, err := d.stream.CloseAndWait(ctx)
-	if err != nil {
+	if ctx.Err() != nil && !final {
+		// The graceful deadline passed: ask the plugin to give up on what it has not sent, so its
+		// rows are dead-lettered as cancelled and a final report still comes back.
+		actx, cancel := context.WithTimeout(context.Background(), abortGrace)
+		_ = d.rpc.Abort(actx)
+		rep, final, err = d.stream.CloseAndWait(actx)
+		cancel()
+	}
+	if err != nil && d.failed == nil {
 		err = d.failure(err)
+	} else if err != nil {
+		err = d.failed
 	}
 	if rep == nil {
 		rep = report.New("", time.Now())
@@ -116,6 +143,9 @@ func (d *destination) kill() {
 		d.client.Kill()
 	}
 }
+
+// abortGrace is how long an aborted plugin gets to send its final report before it is killed.
+const abortGrace = 10 * time.Second
 
 // errHung is returned when a plugin made no progress for the stall timeout.
 var errHung = errors.New("no progress")

@@ -99,31 +99,18 @@ func (r *run) execute(ctx context.Context) error {
 	return joinUnique(runErr, finishErr)
 }
 
-// joinUnique joins errors, dropping repeats: a dead destination is seen both by the sender and when
-// its stream is closed, and users should read its error once.
-func joinUnique(errs ...error) error {
-	seen := map[string]bool{}
-	var out []error
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok && !errors.Is(err, context.Canceled) {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		if !seen[err.Error()] {
-			seen[err.Error()] = true
-			out = append(out, err)
-		}
+// joinUnique joins errors, dropping one already wrapped by another: a dead destination is seen
+// both by the sender and when its stream is closed, and users should read its error once.
+func joinUnique(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil, errors.Is(a, b):
+		return a
+	case errors.Is(b, a):
+		return b
 	}
-	for _, e := range errs {
-		walk(e)
-	}
-	return errors.Join(out...)
+	return errors.Join(a, b)
 }
 
 func (r *run) startDestinations(ctx, streamCtx context.Context) error {
@@ -219,6 +206,12 @@ func (r *run) finishDestinations(ctx context.Context) error {
 			continue
 		}
 		rep, err := d.finish(wait)
+		if err != nil && d.failed != nil && errors.Is(err, d.failed) {
+			err = nil // already reported by the sender
+		}
+		if d.failed != nil && err == nil {
+			errs = append(errs, d.failed)
+		}
 		r.rr.Destinations[name] = rep
 		r.rr.Merge(rep)
 		r.rr.DeadLetterFile = firstNonEmpty(r.rr.DeadLetterFile, rep.DeadLetterFile)

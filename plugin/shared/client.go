@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	pbcq "github.com/cloudquery/plugin-pb-go/pb/plugin/v3"
 	"github.com/apache/arrow/go/v15/arrow/util"
+	pbcq "github.com/cloudquery/plugin-pb-go/pb/plugin/v3"
 
 	"github.com/brazesync/brazesync/destination/report"
 	"github.com/brazesync/brazesync/plugin/pb"
@@ -29,6 +29,12 @@ type DestinationClient struct {
 // Configure sends the destination's spec; the plugin validates it and checks the key.
 func (c *DestinationClient) Configure(ctx context.Context, name, runID string, specJSON []byte) error {
 	_, err := c.rpc.Configure(ctx, &pb.ConfigureRequest{SpecJson: specJSON, Name: name, RunId: runID})
+	return err
+}
+
+// Abort makes the running Write give up and send its final report (see the proto).
+func (c *DestinationClient) Abort(ctx context.Context) error {
+	_, err := c.rpc.Abort(ctx, &pb.AbortRequest{})
 	return err
 }
 

@@ -41,6 +41,8 @@ type DestinationServer struct {
 	name string
 	run  string
 
+	writer *destination.Writer // the running Write's writer, for Abort
+
 	panicAfter, hangAfter int64
 }
 
@@ -78,6 +80,14 @@ func (s *DestinationServer) Write(stream pb.Destination_WriteServer) error {
 	if err != nil {
 		return statusFor(err)
 	}
+	s.mu.Lock()
+	s.writer = w
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.writer = nil
+		s.mu.Unlock()
+	}()
 	stop := s.reportProgress(stream, w)
 	werr := s.consume(ctx, stream, w)
 	if werr != nil {
@@ -169,6 +179,19 @@ func sendReport(stream pb.Destination_WriteServer, r *report.Report, final bool)
 		return err
 	}
 	return stream.Send(&pb.WriteResponse{ReportJson: b, Final: final})
+}
+
+// Abort gives up on the running Write, if any: its unsent rows are dead-lettered as cancelled and it
+// ends with its final report.
+func (s *DestinationServer) Abort(context.Context, *pb.AbortRequest) (*pb.AbortResponse, error) {
+	s.mu.Lock()
+	w := s.writer
+	s.mu.Unlock()
+	if w != nil {
+		s.log.Warn().Msg("aborting: unsent rows are dead-lettered as cancelled")
+		w.Abort()
+	}
+	return &pb.AbortResponse{}, nil
 }
 
 // Close has nothing to release: each Write owns its writer.

@@ -28,6 +28,12 @@ type result struct {
 // `brazesync sync` there as a real subprocess, with env added to the environment.
 func syncSpec(t *testing.T, spec string, env map[string]string, extraArgs ...string) result {
 	t.Helper()
+	return syncSpecWatched(t, spec, env, nil, extraArgs...)
+}
+
+// syncSpecWatched is syncSpec with the process's memory sampled while it runs.
+func syncSpecWatched(t *testing.T, spec string, env map[string]string, rss *rssSampler, extraArgs ...string) result {
+	t.Helper()
 	dir := t.TempDir()
 	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(t), "{{ROOT}}", testbin.Root()).Replace(spec)
 	specPath := filepath.Join(dir, "spec.yml")
@@ -45,7 +51,15 @@ func syncSpec(t *testing.T, spec string, env map[string]string, extraArgs ...str
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		done := make(chan struct{})
+		if rss != nil {
+			go rss.watch(cmd.Process.Pid, done)
+		}
+		err = cmd.Wait()
+		close(done)
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/brazesync/brazesync/plugin/runner"
+	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/testbin"
+)
+
+// smallBatches reads the sample in 250-row records, so a plugin failure lands mid-stream.
+const smallBatches = `
+kind: source
+spec:
+  name: files
+  path: {{BIN}}/file-source
+  registry: local
+  tables: ["*"]
+  destinations: [braze]
+  spec:
+    batch_rows: 250
+    files:
+      - path: {{ROOT}}/docs/examples/data/users.csv
+---
+kind: destination
+spec:
+  name: braze
+  path: %s
+  registry: local
+  write_mode: append
+  spec:
+    api_key: "${BRAZE_API_KEY}"
+    endpoint: "${BRAZE_ENDPOINT}"
+    update_existing_only: false
+    concurrency: 2
+    dead_letter_file: dead.jsonl
+`
+
+// TestPluginFailureModes: each way a destination plugin can fail ends the run with exit code 4, a
+// message naming the plugin, and a report that says what was delivered before it failed.
+func TestPluginFailureModes(t *testing.T) {
+	const key = "e2e-failures-key-0c3e"
+	tests := []struct {
+		name    string
+		path    string
+		env     map[string]string
+		args    []string
+		wantMsg string
+		midRun  bool // rows reached the plugin before it failed
+	}{
+		{name: "binary missing", path: "{{BIN}}/no-such-destination", wantMsg: "no-such-destination"},
+		// file-source is a CloudQuery plugin, not a go-plugin one: the handshake fails.
+		{name: "wrong handshake", path: "{{BIN}}/file-source", wantMsg: "file-source"},
+		{name: "crash mid-stream", path: "{{BIN}}/braze-destination", env: map[string]string{"BRAZESYNC_TEST_PANIC_AFTER_ROWS": "2000"},
+			wantMsg: "exited unexpectedly", midRun: true},
+		{name: "hang", path: "{{BIN}}/braze-destination", env: map[string]string{"BRAZESYNC_TEST_HANG_AFTER_ROWS": "1000"},
+			args: []string{"--stall-timeout", "2s"}, wantMsg: "hung", midRun: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}})
+			env := map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			res := syncSpec(t, fmt.Sprintf(smallBatches, tc.path), env, tc.args...)
+			if res.code != runner.ExitPlugin {
+				t.Errorf("exit code %d, want %d\n%s", res.code, runner.ExitPlugin, tail(res.stderr))
+			}
+			if !strings.Contains(res.stderr, tc.wantMsg) || !strings.Contains(res.stderr, `destination "braze"`) {
+				t.Errorf("stderr does not name the plugin and %q:\n%s", tc.wantMsg, tail(res.stderr))
+			}
+			rep := res.report
+			if rep == nil || rep.Status != "failed" {
+				t.Fatalf("report missing or not failed: %+v", rep)
+			}
+			d := rep.Destinations["braze"]
+			if !tc.midRun {
+				return
+			}
+			if d == nil || d.RowsRead == 0 || !d.Balanced() {
+				t.Fatalf("destination report does not account for the rows sent before the failure: %+v", d)
+			}
+			// What the report says was delivered really is in Braze (the report may lag, never lead).
+			if got := int64(len(emu.Profiles())); got < d.UsersSent {
+				t.Errorf("report says %d users sent, Braze holds %d", d.UsersSent, got)
+			}
+			assertNoSecret(t, res, key)
+		})
+	}
+}
+
+// TestSIGTERMWritesReport: SIGTERM stops reading, gives requests in flight the shutdown deadline,
+// then aborts the rest (dead-lettered as cancelled), writes a balanced report and exits 130.
+func TestSIGTERMWritesReport(t *testing.T) {
+	const key = "e2e-sigterm-key-4f4f"
+	const rows = 300_000
+	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
+	emu.SetFaults(brazeemu.Fault{Kind: brazeemu.FaultDelay, Delay: 20 * time.Millisecond})
+	dir := t.TempDir()
+	data := filepath.Join(dir, "users.parquet")
+	writeNarrowParquet(t, data, rows)
+	spec := strings.NewReplacer("{{BIN}}", testbin.Dir(t), "{{ROOT}}", testbin.Root()).
+		Replace(fmt.Sprintf(fileToBraze, data, "    concurrency: 2\n"))
+	specPath := filepath.Join(dir, "spec.yml")
+	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reportPath := filepath.Join(dir, "report.json")
+	cmd := exec.Command(testbin.Path(t, "brazesync"), "sync", "--log-format", "json", "--progress", "plain",
+		"--progress-interval", "100ms", "--shutdown-timeout", "2s", "--report", reportPath, specPath)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+key, "BRAZE_ENDPOINT="+emu.URL())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for emu.Stats().Requests < 20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != runner.ExitCancelled {
+		t.Fatalf("exit %v, want %d\n%s", err, runner.ExitCancelled, tail(stderr.String()))
+	}
+	var rep runner.RunReport
+	b, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatalf("no report after SIGTERM: %v", err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after SIGTERM: read %d, sent %d, rejected %v, unaccounted %d", rep.RowsRead, rep.UsersSent, rep.RowsRejected, rep.RowsUnaccounted)
+	if rep.Status != "cancelled" || !rep.Balanced() || rep.RowsUnaccounted != 0 || rep.RowsRead == 0 || rep.RowsRead >= rows {
+		t.Errorf("report after SIGTERM: status %s read %d accounted %d unaccounted %d", rep.Status, rep.RowsRead, rep.Accounted(), rep.RowsUnaccounted)
+	}
+	if got := int64(len(emu.Profiles())); got < rep.UsersSent {
+		t.Errorf("Braze holds %d users, report says %d sent", got, rep.UsersSent)
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 3000 {
+		return "…" + s[len(s)-3000:]
+	}
+	return s
+}

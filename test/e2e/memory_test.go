@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/brazesync/brazesync/test/brazeemu"
+)
+
+const memoryRows = 2_000_000
+
+// TestMemoryStaysFlat pushes 2,000,000 rows through the runner, the go-plugin boundary and the
+// destination into the emulator, sampling both processes' resident memory. Memory must not grow
+// with the rows: the peak over the second half of the run stays within 25% (+16 MiB) of the peak
+// over the first half, and each process stays under 200 MiB.
+func TestMemoryStaysFlat(t *testing.T) {
+	const key = "e2e-memory-key-9911"
+	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
+	data := filepath.Join(t.TempDir(), "big.parquet")
+	writeNarrowParquet(t, data, memoryRows)
+	spec := fmt.Sprintf(fileToBraze, data, "    rate_limit: -1\n    concurrency: 8\n")
+	sampler := newRSSSampler()
+	res := syncSpecWatched(t, spec, map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()}, sampler)
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, tail(res.stderr))
+	}
+	if res.report.UsersSent != memoryRows || !res.report.Balanced() {
+		t.Fatalf("report: %+v", res.report.Report)
+	}
+	// /proc truncates process names to 15 characters.
+	for _, name := range []string{"brazesync", "braze-destinati"} {
+		first, second, peak := sampler.halves(name)
+		t.Logf("%s: peak RSS %.1f MiB (first half %.1f MiB, second half %.1f MiB, %d samples)",
+			name, mib(peak), mib(first), mib(second), sampler.count(name))
+		if sampler.count(name) < 4 {
+			t.Errorf("%s: only %d memory samples", name, sampler.count(name))
+			continue
+		}
+		if float64(second) > float64(first)*1.25+16<<20 {
+			t.Errorf("%s: memory grew: %.1f MiB in the first half, %.1f MiB in the second", name, mib(first), mib(second))
+		}
+		if peak > 200<<20 {
+			t.Errorf("%s: peak RSS %.1f MiB over 200 MiB", name, mib(peak))
+		}
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// writeNarrowParquet writes rows users with a key and two attributes, in chunks.
+func writeNarrowParquet(t *testing.T, path string, rows int) {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "external_id", Type: arrow.BinaryTypes.String},
+		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
+	}, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(65536)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for start := 0; start < rows; start += 65536 {
+		for i := start; i < min(rows, start+65536); i++ {
+			b.Field(0).(*array.StringBuilder).Append("m-" + strconv.Itoa(i))
+			b.Field(1).(*array.Int64Builder).Append(int64(i % 1000))
+			b.Field(2).(*array.StringBuilder).Append("segment-" + strconv.Itoa(i%7))
+		}
+		rec := b.NewRecord()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rssSampler records resident memory of processes by name, in order.
+type rssSampler struct {
+	mu      sync.Mutex
+	samples map[string][]int64
+}
+
+func newRSSSampler() *rssSampler { return &rssSampler{samples: map[string][]int64{}} }
+
+// sample reads VmRSS of pid and of its children from /proc.
+func (s *rssSampler) sample(pid int) {
+	for _, p := range append([]int{pid}, children(pid)...) {
+		name, rss, ok := procRSS(p)
+		if !ok {
+			continue
+		}
+		s.mu.Lock()
+		s.samples[name] = append(s.samples[name], rss)
+		s.mu.Unlock()
+	}
+}
+
+func (s *rssSampler) count(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.samples[name])
+}
+
+// halves returns the peak of the first and second half of the samples, and the overall peak.
+func (s *rssSampler) halves(name string) (first, second, peak int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	xs := s.samples[name]
+	for i, v := range xs {
+		if i < len(xs)/2 {
+			first = max(first, v)
+		} else {
+			second = max(second, v)
+		}
+		peak = max(peak, v)
+	}
+	return first, second, peak
+}
+
+func children(pid int) []int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func procRSS(pid int) (name string, rss int64, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, found := strings.CutPrefix(line, "Name:"); found {
+			name = strings.TrimSpace(v)
+		}
+		if v, found := strings.CutPrefix(line, "VmRSS:"); found {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			rss, ok = kb<<10, true
+		}
+	}
+	return name, rss, ok && name != ""
+}
+
+// watch samples pid every 100 ms until done is closed.
+func (s *rssSampler) watch(pid int, done <-chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			s.sample(pid)
+		}
+	}
+}
