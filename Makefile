@@ -3,7 +3,9 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo development)
 LDFLAGS  := -s -w -X main.version=$(VERSION) \
             -X github.com/brazesync/brazesync/destination.Version=$(VERSION) \
-            -X github.com/brazesync/brazesync/source/file.Version=$(VERSION)
+            -X github.com/brazesync/brazesync/source/file.Version=$(VERSION) \
+            -X github.com/brazesync/brazesync/source/snowflake.Version=$(VERSION) \
+            -X github.com/brazesync/brazesync/source/looker.Version=$(VERSION)
 BINARIES := brazesync braze-destination file-source snowflake-source looker-source
 
 .PHONY: build run test test-race bench vet fmt sample clean

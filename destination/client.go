@@ -82,6 +82,11 @@ func (c *Client) Write(ctx context.Context, msgs <-chan message.WriteMessage) er
 	return cerr
 }
 
+// Tables lists none: a destination has no tables of its own. plugin-sdk's `doc` command asks.
+func (*Client) Tables(context.Context, plugin.TableOptions) (cqschema.Tables, error) {
+	return cqschema.Tables{}, nil
+}
+
 // Read is not supported: Braze has no bulk read-back for what a sync wrote.
 func (*Client) Read(context.Context, *cqschema.Table, chan<- arrow.Record) error {
 	return plugin.ErrNotImplemented

@@ -9,8 +9,10 @@ import (
 )
 
 // deadLetter is the JSONL file of rejected rows: one line per row with the user key, the reason, the
-// source table, and the object that was not applied. The API key is never in it: it is not part of any
-// object. The file is created on the first rejection, so a clean run leaves none behind.
+// source table, and the attributes that were not applied. The API key is never in it: it travels only
+// in the Authorization header and is part of no object, answer or error. The file is created on the
+// first rejection, so a clean run leaves none behind. Every line is a row whose delivery is not
+// confirmed; re-sending them is safe, as attribute updates are idempotent.
 type deadLetter struct {
 	path string
 	mu   sync.Mutex
@@ -21,15 +23,26 @@ type deadLetter struct {
 
 // deadLetterLine is the documented shape of one line.
 type deadLetterLine struct {
-	Table     string          `json:"table"`
-	Row       int64           `json:"row"`
-	Key       string          `json:"key,omitempty"`
-	Reason    string          `json:"reason"`
-	Detail    string          `json:"detail,omitempty"`
-	Column    string          `json:"column,omitempty"`
-	Attribute string          `json:"attribute,omitempty"`
-	Status    int             `json:"http_status,omitempty"`
-	Object    json.RawMessage `json:"object,omitempty"`
+	// Table is the source table (cq:table_name), Row the row's number within it for this run (from 0).
+	Table string `json:"table"`
+	Row   int64  `json:"row"`
+	// Key is the user key as sent (the alias name for user_alias keys).
+	Key string `json:"key,omitempty"`
+	// Reason is the stable reason, also a key of the report's rows_rejected.
+	Reason string `json:"reason"`
+	// Detail is Braze's own error type or message, or the encoder's reason.
+	Detail string `json:"detail,omitempty"`
+	// Column and Attribute name the value the encoder refused (invalid_value only; the value itself
+	// is not written: the encoder keeps no partial object and values may be PII the user did not
+	// mean to copy into a file).
+	Column    string `json:"column,omitempty"`
+	Attribute string `json:"attribute,omitempty"`
+	// Status is the HTTP status of the last answer, when there was one.
+	Status int `json:"http_status,omitempty"`
+	// MergedRows is set when the object held several rows of the same user (each has its own line).
+	MergedRows int `json:"merged_rows,omitempty"`
+	// Attributes is the attributes object that was not applied, exactly as built for Braze.
+	Attributes json.RawMessage `json:"attributes,omitempty"`
 }
 
 func (d *deadLetter) write(l deadLetterLine) error {
@@ -50,8 +63,7 @@ func (d *deadLetter) write(l deadLetterLine) error {
 		}
 		d.f, d.w = f, bufio.NewWriterSize(f, 64<<10)
 	}
-	d.w.Write(b)
-	if err := d.w.WriteByte('\n'); err != nil {
+	if _, err := d.w.Write(append(b, '\n')); err != nil {
 		d.err = fmt.Errorf("writing dead-letter file: %w", err)
 	}
 	return d.err
@@ -71,10 +83,4 @@ func (d *deadLetter) close() error {
 	}
 	d.f = nil
 	return d.err
-}
-
-func (d *deadLetter) used() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.f != nil || d.err != nil
 }

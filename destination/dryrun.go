@@ -24,15 +24,22 @@ func newDryRun(path string) (*dryRun, error) {
 	return &dryRun{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
 }
 
-// sendDry writes the body instead of sending it; its rows count as skipped for "dry_run", so the
-// report still adds up and never claims a user was sent.
+// sendDry writes the body instead of sending it; its objects count as skipped for "dry_run" (and
+// rows merged into them as merged), so the report still adds up and never claims a user was sent.
 func (w *Writer) sendDry(b *batch, body []byte) {
 	w.dry.mu.Lock()
-	w.dry.w.Write(body)
-	w.dry.w.WriteByte('\n')
+	_, err := w.dry.w.Write(append(body, '\n'))
 	w.dry.mu.Unlock()
-	n := int64(b.len())
-	w.tally.Update(func(r *report.Report) { r.RowsSkipped["dry_run"] += n })
+	if err != nil {
+		w.setFatal(fmt.Errorf("writing dry_run_file: %w", err))
+		w.deadLetterAll(b, reasonRunFailed, err.Error(), 0, nil)
+		return
+	}
+	objects, rows := int64(b.len()), b.rowCount()
+	w.tally.Update(func(r *report.Report) {
+		r.RowsSkipped["dry_run"] += objects
+		r.RowsMerged += rows - objects
+	})
 }
 
 func (d *dryRun) close() error {

@@ -3,9 +3,24 @@ package destination
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/brazesync/brazesync/destination/brazeapi"
 	"github.com/brazesync/brazesync/destination/report"
+)
+
+// Dead-letter reasons. Each is also a key of report.RowsRejected.
+const (
+	reasonInvalidValue = "invalid_value"     // the encoder refused a value (column and attribute named)
+	reasonTooLarge     = "object_too_large"  // one object alone exceeds max_request_bytes
+	reasonMinorError   = "braze_minor_error" // a 201 listed the object in errors[]: Braze did not apply it
+	reasonNotSuccess   = "braze_not_success" // a 2xx whose message is not "success"
+	reasonCancelled    = "run_cancelled"     // the run was cancelled or its shutdown deadline passed
+	reasonUnauthorized = "unauthorized"      // 401: no request with this key can succeed
+	reasonForbidden    = "forbidden"         // 403
+	reasonUnreachable  = "unreachable"       // no HTTP answer after every retry
+	reasonFailed       = "request_failed"    // any other failure without an HTTP status
+	reasonRunFailed    = "run_failed"        // another fatal error (a mapping error) stopped the run
 )
 
 // work sends batches until the queue closes.
@@ -13,18 +28,15 @@ func (w *Writer) work() {
 	defer w.wg.Done()
 	for b := range w.queue {
 		w.send(b)
+		w.flight.release(b)
 		b.release()
 	}
 }
 
 // send delivers one batch and accounts for each of its rows.
 func (w *Writer) send(b *batch) {
-	if err := w.fatalErr(); err != nil {
-		w.abandon(b, "run_aborted", err)
-		return
-	}
-	if w.ctx.Err() != nil {
-		w.abandon(b, "run_cancelled", w.ctx.Err())
+	if err := w.ctx.Err(); err != nil {
+		w.deadLetterAll(b, w.stopReason(), err.Error(), 0, nil)
 		return
 	}
 	body := b.finish()
@@ -47,53 +59,79 @@ func (w *Writer) send(b *batch) {
 }
 
 // failBatch dead-letters every row of a request that did not succeed. Auth failures and an
-// unreachable endpoint end the run: no later request could succeed.
+// unreachable endpoint end the run: no later request could succeed. Whether a failed request was
+// applied is sometimes unknown (a reset after the last try); its rows are dead-lettered all the same,
+// because re-sending attribute sets is safe and the file is the list of what to re-send.
 func (w *Writer) failBatch(b *batch, res brazeapi.Result, err error) {
-	reason := failReason(res, err)
 	if brazeapi.Fatal(err) || errors.Is(err, brazeapi.ErrUnreachable) {
 		w.setFatal(err)
 	}
-	if w.ctx.Err() != nil {
-		reason = "run_cancelled"
+	reason := failReason(res, err)
+	if w.ctx.Err() != nil && !brazeapi.Fatal(err) && !errors.Is(err, brazeapi.ErrUnreachable) {
+		reason = w.stopReason()
 	}
-	w.deadLetterAll(b, reason, err.Error(), res.Status)
+	w.deadLetterAll(b, reason, err.Error(), res.Status, res.Errors)
 }
 
 func failReason(res brazeapi.Result, err error) string {
 	switch {
 	case errors.Is(err, brazeapi.ErrUnauthorized):
-		return "unauthorized"
+		return reasonUnauthorized
 	case errors.Is(err, brazeapi.ErrForbidden):
-		return "forbidden"
+		return reasonForbidden
 	case errors.Is(err, brazeapi.ErrUnreachable):
-		return "unreachable"
+		return reasonUnreachable
+	case errors.Is(err, brazeapi.ErrNotSuccess):
+		return reasonNotSuccess
 	case res.Status != 0:
 		return fmt.Sprintf("http_%d", res.Status)
 	}
-	return "request_failed"
+	return reasonFailed
 }
 
-// accept counts a successful request: objects listed in errors[] were not applied and are
-// dead-lettered with Braze's reason; the rest were delivered.
+// stopReason names why requests are being abandoned: the fatal error's class, else cancellation.
+func (w *Writer) stopReason() string {
+	if err := w.fatalErr(); err != nil {
+		if r := failReason(brazeapi.Result{}, err); r != reasonFailed {
+			return r
+		}
+		return reasonRunFailed
+	}
+	return reasonCancelled
+}
+
+// accept counts a successful request: objects listed in errors[] (by input_array and index) were not
+// applied and are dead-lettered with Braze's reason; the rest were delivered. Errors in the legacy
+// plain-string shape carry no index: they are counted as minor errors, and the objects stay delivered,
+// since Braze applies every object without an error (braze-api.md §3.2).
 func (w *Writer) accept(b *batch, res brazeapi.Result) {
-	failed := map[int]string{}
+	failed := make([]string, b.len())
 	minor := map[string]int64{}
+	var nFailed int64
 	for _, e := range res.Errors {
 		minor[e.Type]++
-		if e.InputArray == "attributes" && e.Index >= 0 && e.Index < b.len() {
+		if e.InputArray == "attributes" && e.Index >= 0 && e.Index < b.len() && failed[e.Index] == "" {
 			failed[e.Index] = e.Type
 		}
 	}
-	for i, typ := range failed {
-		w.dead.write(deadLetterLine{Table: b.table, Row: b.rows[i], Key: b.keys[i], Reason: "braze_minor_error",
-			Detail: typ, Status: res.Status, Object: b.object(i)})
+	var sent, merged, points int64
+	for i := range b.entries {
+		e := &b.entries[i]
+		if failed[i] != "" {
+			nFailed += e.rows()
+			w.deadLetterEntry(b, i, reasonMinorError, failed[i], res.Status)
+			continue
+		}
+		sent++
+		merged += e.rows() - 1
+		points += e.points
 	}
-	sent := int64(b.len() - len(failed))
 	w.tally.Update(func(r *report.Report) {
 		r.UsersSent += sent
-		r.EstimatedDataPoints += b.points
-		if len(failed) > 0 {
-			r.RowsRejected["braze_minor_error"] += int64(len(failed))
+		r.RowsMerged += merged
+		r.EstimatedDataPoints += points
+		if nFailed > 0 {
+			r.RowsRejected[reasonMinorError] += nFailed
 		}
 		for k, v := range minor {
 			r.MinorErrors[k] += v
@@ -101,17 +139,63 @@ func (w *Writer) accept(b *batch, res brazeapi.Result) {
 	})
 }
 
-// abandon dead-letters a batch that will not be sent.
-func (w *Writer) abandon(b *batch, reason string, cause error) {
-	b.finish()
-	w.deadLetterAll(b, reason, cause.Error(), 0)
+// abandon dead-letters a batch that will not be sent, and releases it.
+func (w *Writer) abandon(b *batch, cause error) {
+	if b == nil {
+		return
+	}
+	w.deadLetterAll(b, w.stopReason(), cause.Error(), 0, nil)
+	b.release()
 }
 
-func (w *Writer) deadLetterAll(b *batch, reason, detail string, status int) {
-	for i := range b.len() {
-		w.dead.write(deadLetterLine{Table: b.table, Row: b.rows[i], Key: b.keys[i], Reason: reason,
-			Detail: detail, Status: status, Object: b.object(i)})
+// deadLetterAll writes one line per row of b. When a fatal answer listed per-object errors (the
+// all-invalid 400, braze-api.md §3.3), each object's line carries its own error type.
+func (w *Writer) deadLetterAll(b *batch, reason, detail string, status int, objErrs []brazeapi.ObjectError) {
+	perObject := map[int]string{}
+	for _, e := range objErrs {
+		if e.InputArray == "attributes" && e.Index >= 0 {
+			perObject[e.Index] = e.Type
+		}
 	}
-	n := int64(b.len())
+	for i := range b.entries {
+		d := detail
+		if t, ok := perObject[i]; ok {
+			d = t
+		}
+		w.deadLetterEntry(b, i, reason, d, status)
+	}
+	n := b.rowCount()
 	w.tally.Update(func(r *report.Report) { r.RowsRejected[reason] += n })
+}
+
+// deadLetterEntry writes the lines of object i (one per row folded into it); the caller counts them.
+func (w *Writer) deadLetterEntry(b *batch, i int, reason, detail string, status int) {
+	e := &b.entries[i]
+	obj := b.object(i)
+	e.eachRow(func(row int64) {
+		l := deadLetterLine{Table: b.table, Row: row, Key: e.user(), Reason: reason, Detail: detail,
+			Status: status, Attributes: obj}
+		if e.rows() > 1 {
+			l.MergedRows = int(e.rows())
+		}
+		if err := w.dead.write(l); err != nil {
+			w.setFatal(err)
+		}
+	})
+}
+
+// deadLetter writes and counts one rejected row.
+func (w *Writer) deadLetter(reason string, l deadLetterLine) {
+	if err := w.dead.write(l); err != nil {
+		w.setFatal(err)
+	}
+	w.tally.Update(func(r *report.Report) { r.RowsRejected[reason]++ })
+}
+
+// userOf strips the key kind from an in-flight key.
+func userOf(key string) string {
+	if _, user, ok := strings.Cut(key, "\x00"); ok {
+		return user
+	}
+	return key
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/brazesync/brazesync/destination/report"
 	"github.com/brazesync/brazesync/schema"
 )
 
@@ -15,6 +16,8 @@ import (
 const (
 	// maxObjectsPerRequest: /users/track takes at most 75 objects in total per request (§1.5).
 	maxObjectsPerRequest = 75
+	// maxObjectsMAU: "Monthly Active Users CY 24-25" contracts take at most 50 updates in total (§1.5).
+	maxObjectsMAU = 50
 	// defaultRateLimit per defaultRateWindow: the /users/track limit since 2024-10-28 (§1.6).
 	defaultRateLimit  = 3000
 	defaultRateWindow = 3 * time.Second
@@ -29,6 +32,24 @@ const (
 
 // errInvalidSpec marks every spec problem, so callers can tell configuration errors apart.
 var errInvalidSpec = errors.New("invalid braze destination spec")
+
+// Batch regimes (braze-api.md §1.5), selected by batch_regime.
+const (
+	// RegimeCurrent: 75 objects in total per request (the 2025-26 docs). The default.
+	RegimeCurrent = "current"
+	// RegimeMAU: 50 updates in total per request ("Monthly Active Users CY 24-25" contracts).
+	RegimeMAU = "mau"
+	// RegimeLegacy: 75 attributes + 75 events + 75 purchases per request. brazesync sends only
+	// attributes, so this allows 75 objects, like current.
+	RegimeLegacy = "legacy"
+)
+
+// regimeCaps is the object cap of each regime.
+var regimeCaps = map[string]int{RegimeCurrent: maxObjectsPerRequest, RegimeMAU: maxObjectsMAU, RegimeLegacy: maxObjectsPerRequest}
+
+// ErrTooManyRejected is returned by Writer.Close when more rows were dead-lettered than
+// max_rejected_rows or max_rejected_ratio allow: every row is accounted for, but the run failed.
+var ErrTooManyRejected = errors.New("too many rejected rows")
 
 // errMapping marks a table whose columns cannot be mapped to Braze (no key column, ambiguity, ...).
 var errMapping = errors.New("invalid column mapping")
@@ -51,7 +72,10 @@ type Spec struct {
 	// Only update users that already exist in Braze (the stock action's behaviour).
 	UpdateExistingOnly *bool `json:"update_existing_only,omitempty" jsonschema:"default=true"`
 
-	// Objects per /users/track request: 75 by default, 50 for "Monthly Active Users CY 24-25" contracts.
+	// Per-request object limit of your contract: current (75 in total), mau (50 in total, "Monthly
+	// Active Users CY 24-25"), legacy (75 per array).
+	BatchRegime string `json:"batch_regime,omitempty" jsonschema:"enum=current,enum=mau,enum=legacy,default=current"`
+	// Objects per /users/track request: the regime's cap by default, never above it.
 	BatchSize int `json:"batch_size,omitempty" jsonschema:"minimum=1,maximum=75,default=75"`
 	// Largest request body in bytes.
 	MaxRequestBytes int `json:"max_request_bytes,omitempty" jsonschema:"minimum=1024,default=1048576"`
@@ -74,8 +98,11 @@ type Spec struct {
 	DryRunFile string `json:"dry_run_file,omitempty"`
 	// Where the destination writes its own run report (used when run by the CloudQuery CLI; brazesync writes its own).
 	ReportFile string `json:"report_file,omitempty"`
-	// Fail the run when more rows than this are rejected (-1: never).
-	MaxRejectedRows int64 `json:"max_rejected_rows,omitempty" jsonschema:"default=-1"`
+	// Fail the run (every row still accounted for) when more rows than this are dead-lettered.
+	// Unset or -1: no limit; 0: any rejection fails the run.
+	MaxRejectedRows *int64 `json:"max_rejected_rows,omitempty" jsonschema:"minimum=-1"`
+	// Fail the run when dead-lettered rows exceed this share of the rows read (0 to 1). Unset: no limit.
+	MaxRejectedRatio *float64 `json:"max_rejected_ratio,omitempty" jsonschema:"minimum=0,maximum=1"`
 }
 
 // ParseSpec decodes a spec's JSON, refusing unknown fields, then applies defaults and validates.
@@ -86,6 +113,9 @@ func ParseSpec(specJSON []byte) (*Spec, error) {
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&s); err != nil {
 			return nil, errors.Join(errInvalidSpec, fmt.Errorf("decoding spec: %w", err))
+		}
+		if dec.More() {
+			return nil, errors.Join(errInvalidSpec, errors.New("decoding spec: data after the spec object"))
 		}
 	}
 	s.SetDefaults()
@@ -109,7 +139,12 @@ func (s *Spec) SetDefaults() {
 		v := true
 		s.UpdateExistingOnly = &v
 	}
-	setInt(&s.BatchSize, maxObjectsPerRequest)
+	if s.BatchRegime == "" {
+		s.BatchRegime = RegimeCurrent
+	}
+	if c, ok := regimeCaps[s.BatchRegime]; ok {
+		setInt(&s.BatchSize, c)
+	}
 	setInt(&s.MaxRequestBytes, defaultMaxRequestBytes)
 	setInt(&s.Concurrency, defaultConcurrency)
 	setInt(&s.RateLimit, defaultRateLimit)
@@ -125,9 +160,6 @@ func (s *Spec) SetDefaults() {
 	}
 	if s.DryRun && s.DryRunFile == "" {
 		s.DryRunFile = "brazesync-dry-run.jsonl"
-	}
-	if s.MaxRejectedRows == 0 {
-		s.MaxRejectedRows = -1
 	}
 }
 
@@ -154,8 +186,22 @@ func (s *Spec) Validate() error {
 	if *s.ExportAttribute != "" && !attrName.MatchString(*s.ExportAttribute) {
 		errs = append(errs, fmt.Errorf("export_attribute: %q is not a valid attribute name", *s.ExportAttribute))
 	}
-	if s.BatchSize < 1 || s.BatchSize > maxObjectsPerRequest {
-		errs = append(errs, fmt.Errorf("batch_size: %d is outside 1..%d (Braze's per-request cap)", s.BatchSize, maxObjectsPerRequest))
+	if c, ok := regimeCaps[s.BatchRegime]; !ok {
+		errs = append(errs, fmt.Errorf("batch_regime: %q is not one of current, mau, legacy", s.BatchRegime))
+	} else if s.BatchSize < 1 || s.BatchSize > c {
+		errs = append(errs, fmt.Errorf("batch_size: %d is outside 1..%d (Braze's per-request cap for batch_regime %s)", s.BatchSize, c, s.BatchRegime))
+	}
+	if s.ExportValue == "" || len([]rune(s.ExportValue)) > schema.MaxStringChars {
+		errs = append(errs, fmt.Errorf("export_value: must be 1..%d characters", schema.MaxStringChars))
+	}
+	if s.RateLimit < -1 {
+		errs = append(errs, fmt.Errorf("rate_limit: %d is neither -1 (no client-side pacing) nor positive", s.RateLimit))
+	}
+	if s.MaxRejectedRows != nil && *s.MaxRejectedRows < -1 {
+		errs = append(errs, fmt.Errorf("max_rejected_rows: %d is below -1", *s.MaxRejectedRows))
+	}
+	if r := s.MaxRejectedRatio; r != nil && (*r < 0 || *r > 1 || *r != *r) {
+		errs = append(errs, fmt.Errorf("max_rejected_ratio: %v is outside 0..1", *r))
 	}
 	if s.MaxRequestBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max_request_bytes: %d is below 1024", s.MaxRequestBytes))
@@ -166,16 +212,34 @@ func (s *Spec) Validate() error {
 	if s.MaxAttempts < 1 || s.MaxAttempts > 50 {
 		errs = append(errs, fmt.Errorf("max_attempts: %d is outside 1..50", s.MaxAttempts))
 	}
-	for name, v := range map[string]string{"rate_window": s.RateWindow, "request_timeout": s.RequestTimeout} {
-		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 3s", name, v))
+	for _, f := range []struct{ name, v string }{{"rate_window", s.RateWindow}, {"request_timeout", s.RequestTimeout}} {
+		if d, err := time.ParseDuration(f.v); err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 3s", f.name, f.v))
 		}
+	}
+	if s.DeadLetterFile == "" {
+		errs = append(errs, errors.New("dead_letter_file: empty"))
 	}
 	return errors.Join(errs...)
 }
 
 func (s *Spec) rateWindow() time.Duration     { d, _ := time.ParseDuration(s.RateWindow); return d }
 func (s *Spec) requestTimeout() time.Duration { d, _ := time.ParseDuration(s.RequestTimeout); return d }
+
+// checkRejections returns ErrTooManyRejected when the report's rejections exceed the limits.
+func (s *Spec) checkRejections(rep *report.Report) error {
+	n := rep.Rejected()
+	if s.MaxRejectedRows != nil && *s.MaxRejectedRows >= 0 && n > *s.MaxRejectedRows {
+		return fmt.Errorf("%w: %d rows dead-lettered, more than max_rejected_rows %d", ErrTooManyRejected, n, *s.MaxRejectedRows)
+	}
+	if s.MaxRejectedRatio != nil && rep.RowsRead > 0 {
+		if ratio := float64(n) / float64(rep.RowsRead); ratio > *s.MaxRejectedRatio {
+			return fmt.Errorf("%w: %d of %d rows dead-lettered (%.4f), more than max_rejected_ratio %v",
+				ErrTooManyRejected, n, rep.RowsRead, ratio, *s.MaxRejectedRatio)
+		}
+	}
+	return nil
+}
 
 // IsConfigError reports whether err comes from the spec or the column mapping: something the user
 // must fix in configuration, known before any request was sent.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -24,7 +25,8 @@ import (
 
 // Writer turns records into requests. Write and DeleteStale must be called from one goroutine;
 // the sending happens on Concurrency workers behind a bounded queue, so a slow Braze slows the
-// reader down instead of filling memory.
+// reader down instead of filling memory. Memory is bounded by configuration: one open batch per
+// table, the queue, the workers' batches and the in-flight key set; never by the size of the run.
 type Writer struct {
 	spec   *Spec
 	api    *brazeapi.Client // nil in a dry run
@@ -32,18 +34,23 @@ type Writer struct {
 	tally  *report.Tally
 	dead   *deadLetter
 	dry    *dryRun
-	suffix []byte // members every object ends with: _update_existing_only and the export flag
+	suffix []byte // members every object ends with: _update_existing_only, the export flag, '}'
+	flight *inflight
 
 	tables map[string]*tableState
-	cur    *batch
+	open   map[string]*batch // the open request of each table: the merge window
+	order  []string          // tables in first-seen order, so Close flushes deterministically
+	obj    []byte            // scratch: the object being built
+	merged []byte            // scratch: the result of a merge
 
 	queue  chan *batch
 	wg     sync.WaitGroup
-	ctx    context.Context // the workers' context: ended by Abort
+	ctx    context.Context // the workers' context: ended by Abort, a fatal error, or Close's deadline
 	cancel context.CancelFunc
 
 	fatalMu sync.Mutex
 	fatal   error
+	aborted bool // Abort was called: the run is cancelled, not failed
 	closed  bool
 }
 
@@ -52,6 +59,7 @@ type tableState struct {
 	sc      *arrow.Schema
 	mapping *schema.Mapping
 	enc     *schema.Encoder
+	keyKind string // external_id, email, ...: part of the in-flight identity of a user
 	rows    int64
 }
 
@@ -60,11 +68,21 @@ type Option func(*writerOptions)
 
 type writerOptions struct {
 	runID string
-	http  *brazeapi.Options
+	retry *brazeapi.RetryPolicy
+	http  *http.Client
 }
 
 // WithRunID names the run in the report.
 func WithRunID(id string) Option { return func(o *writerOptions) { o.runID = id } }
+
+// WithRetryPolicy replaces the retry policy built from the spec (max_attempts, 250 ms to 20 s).
+// Tests use it to retry in milliseconds.
+func WithRetryPolicy(p brazeapi.RetryPolicy) Option {
+	return func(o *writerOptions) { o.retry = &p }
+}
+
+// WithHTTPClient sets the HTTP client (its redirect policy is replaced: redirects are never followed).
+func WithHTTPClient(c *http.Client) Option { return func(o *writerOptions) { o.http = c } }
 
 // NewWriter builds a writer for a parsed spec. Unless dry_run is set it checks the key first with a
 // request that changes no profile, so a wrong key or endpoint fails before any row is read.
@@ -79,8 +97,10 @@ func NewWriter(ctx context.Context, spec *Spec, log zerolog.Logger, opts ...Opti
 		tally:  report.NewTally(o.runID, time.Now()),
 		dead:   &deadLetter{path: spec.DeadLetterFile},
 		tables: map[string]*tableState{},
+		open:   map[string]*batch{},
 		queue:  make(chan *batch, spec.Concurrency),
 		suffix: objectSuffix(spec),
+		flight: newInflight(),
 	}
 	w.tally.Update(func(r *report.Report) { r.DryRun = spec.DryRun })
 	if spec.DryRun {
@@ -90,14 +110,19 @@ func NewWriter(ctx context.Context, spec *Spec, log zerolog.Logger, opts ...Opti
 		}
 		w.dry = d
 	} else {
+		retry := retryPolicy(spec)
+		if o.retry != nil {
+			retry = *o.retry
+		}
 		api, err := brazeapi.New(brazeapi.Options{
 			Endpoint:            spec.Endpoint,
 			AllowCustomEndpoint: spec.AllowCustomEndpoint,
 			APIKey:              spec.APIKey,
 			RateLimit:           spec.RateLimit,
 			RateWindow:          spec.rateWindow(),
-			Retry:               retryPolicy(spec),
+			Retry:               retry,
 			Timeout:             spec.requestTimeout(),
+			HTTPClient:          o.http,
 		})
 		if err != nil {
 			return nil, errors.Join(errInvalidSpec, err)
@@ -136,10 +161,13 @@ func objectSuffix(spec *Spec) []byte {
 }
 
 // Write converts one record and queues its rows. It returns the run's fatal error, if any, so the
-// caller stops reading.
+// caller stops reading; rows it could not queue are already dead-lettered.
 func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 	if err := w.fatalErr(); err != nil {
 		return err
+	}
+	if w.closed {
+		return errors.New("write after Close")
 	}
 	name := tableName(rec.Schema())
 	t, err := w.table(name, rec.Schema())
@@ -169,101 +197,128 @@ func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 			}
 		})
 	}
-	return w.fatalErr()
+	if err := w.fatalErr(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
-// appendRow encodes row i into the current batch; it returns a skip reason, or "" when the row was
-// queued or dead-lettered.
+// appendRow encodes row i and places it; it returns a skip reason, or "" when the row was queued,
+// merged or dead-lettered.
 func (w *Writer) appendRow(ctx context.Context, table string, t *tableState, i int) string {
-	b := w.batchFor(ctx, table)
-	start := b.open()
+	row := t.rows + int64(i)
 	var res schema.RowResult
-	b.body, res = t.enc.AppendRow(b.body, i)
+	w.obj, res = t.enc.AppendRow(append(w.obj[:0], '{'), i)
 	switch {
 	case res.Skip != 0:
-		b.rollback(start)
 		return res.Skip.String()
 	case res.Reject != nil:
-		b.rollback(start)
-		w.rejectRow(table, t.rows+int64(i), res)
+		w.rejectRow(table, row, res)
 		return ""
 	}
-	b.body = append(b.body, w.suffix...)
-	if len(b.body)+2 > w.spec.MaxRequestBytes {
-		w.overflow(ctx, table, b, start, t.rows+int64(i), res.Key)
-		return ""
-	}
-	b.commit(start, res.Key, t.rows+int64(i), w.pointsPerObject(t))
-	if b.len() >= w.spec.BatchSize {
-		w.dispatch(ctx)
-	}
+	w.obj = append(w.obj, w.suffix...)
+	key := t.keyKind + "\x00" + string(res.Key)
+	w.place(ctx, table, key, w.obj, row, int64(res.Attributes)+w.exportPoints())
 	return ""
 }
 
-// overflow handles an object that would push its request past max_request_bytes: it moves to a
-// request of its own, or, alone over the limit, is dead-lettered.
-func (w *Writer) overflow(ctx context.Context, table string, b *batch, start int, row int64, key []byte) {
-	obj := append([]byte(nil), b.body[start:]...)
-	if b.len() > 0 {
-		obj = obj[1:] // drop the separating comma
+// place puts one object into its table's open request: merged into the object of the same user if
+// the request has one (see merge.go), else appended. A full request is dispatched.
+func (w *Writer) place(ctx context.Context, table, key string, obj []byte, row, points int64) {
+	b := w.batchFor(table)
+	if i := b.find(key); i >= 0 {
+		old := b.object(i)
+		merged, members, err := mergeObject(w.merged[:0], old, obj)
+		w.merged = merged
+		if err == nil && b.size+len(merged)-len(old) <= w.spec.MaxRequestBytes {
+			b.replace(i, merged, row, int64(members)-2) // minus the identifier and _update_existing_only
+			return
+		}
+		// Too large merged (or not mergeable): send the request as it is; this row goes into a later
+		// one, which waits for this user's request to end.
+		w.dispatch(ctx, table)
+		b = w.batchFor(table)
 	}
-	b.rollback(start)
-	if len(bodyPrefix)+len(obj)+2 > w.spec.MaxRequestBytes {
-		w.dead.write(deadLetterLine{Table: table, Row: row, Key: string(key), Reason: "object_too_large",
-			Detail: fmt.Sprintf("object of %d bytes exceeds max_request_bytes %d", len(obj), w.spec.MaxRequestBytes), Object: obj})
-		w.tally.Update(func(r *report.Report) { r.RowsRejected["object_too_large"]++ })
+	if len(bodyPrefix)+len(obj)+len(bodySuffix) > w.spec.MaxRequestBytes {
+		line := deadLetterLine{Table: table, Row: row, Key: userOf(key), Reason: reasonTooLarge,
+			Detail: fmt.Sprintf("object of %d bytes exceeds max_request_bytes %d", len(obj), w.spec.MaxRequestBytes)}
+		w.deadLetter(reasonTooLarge, line)
 		return
 	}
-	w.dispatch(ctx)
-	nb := w.batchFor(ctx, table)
-	s := nb.open()
-	nb.body = append(nb.body, obj[1:]...)
-	nb.commit(s, key, row, 1)
+	for b.sizeWith(obj) > w.spec.MaxRequestBytes || b.find(key) >= 0 {
+		w.dispatch(ctx, table)
+		b = w.batchFor(table)
+	}
+	b.add(key, obj, row, nil, points)
+	if b.len() >= w.spec.BatchSize {
+		w.dispatch(ctx, table)
+	}
 }
 
-func (w *Writer) pointsPerObject(t *tableState) int64 {
-	n := int64(len(t.mapping.Attributes()))
+// exportPoints is the data point the export flag costs on each object.
+func (w *Writer) exportPoints() int64 {
 	if *w.spec.ExportAttribute != "" {
-		n++
+		return 1
 	}
-	return n
+	return 0
 }
 
 func (w *Writer) rejectRow(table string, row int64, res schema.RowResult) {
 	fe := res.Reject
-	w.dead.write(deadLetterLine{Table: table, Row: row, Key: string(res.Key), Reason: "invalid_value",
-		Detail: fe.Error(), Column: fe.Column, Attribute: fe.Attribute})
-	w.tally.Update(func(r *report.Report) { r.RowsRejected["invalid_value"]++ })
+	// The encoder stops at the first bad value and keeps no partial object, so the line names the
+	// column, the attribute and the reason (never the value: PII stays out of logs and files).
+	w.deadLetter(reasonInvalidValue, deadLetterLine{Table: table, Row: row, Key: string(res.Key),
+		Reason: reasonInvalidValue, Detail: fe.Reason, Column: fe.Column, Attribute: fe.Attribute})
 }
 
-// batchFor returns the open batch, dispatching it first when it belongs to another table (each request
-// carries one table's rows, so dead letters name their table).
-func (w *Writer) batchFor(ctx context.Context, table string) *batch {
-	if w.cur != nil && w.cur.table != table {
-		w.dispatch(ctx)
+// batchFor returns the open request of a table, starting one if needed.
+func (w *Writer) batchFor(table string) *batch {
+	b := w.open[table]
+	if b == nil {
+		b = newBatch(table)
+		w.open[table] = b
 	}
-	if w.cur == nil {
-		w.cur = newBatch(table)
-	}
-	return w.cur
+	return b
 }
 
-// dispatch hands the open batch to the workers, blocking while the queue is full (back-pressure).
-func (w *Writer) dispatch(ctx context.Context) {
-	b := w.cur
-	w.cur = nil
-	if b == nil || b.len() == 0 {
-		if b != nil {
-			b.release()
+// dispatch sends the objects of a table's open request whose users are not in flight; the others
+// stay in the open request, to go out once their user's request ends. It sends at least one object,
+// waiting for a request to end if every user in the batch is in flight, so each call makes progress.
+// It blocks while the queue is full (back-pressure).
+func (w *Writer) dispatch(ctx context.Context, table string) {
+	b := w.open[table]
+	delete(w.open, table)
+	for b != nil && b.len() > 0 {
+		rest, changed := w.flight.claim(b)
+		if b.len() > 0 {
+			w.enqueue(ctx, b)
+			if rest != nil {
+				w.open[table] = rest
+			}
+			return
 		}
-		return
+		b.release()
+		b = rest
+		if err := wait(ctx, w.ctx, changed); err != nil {
+			w.abandon(b, err)
+			return
+		}
 	}
+	if b != nil {
+		b.release()
+	}
+}
+
+// enqueue hands a claimed batch to the workers.
+func (w *Writer) enqueue(ctx context.Context, b *batch) {
 	select {
 	case w.queue <- b:
 	case <-ctx.Done():
-		w.abandon(b, "run_cancelled", ctx.Err())
+		w.flight.release(b)
+		w.abandon(b, ctx.Err())
 	case <-w.ctx.Done():
-		w.abandon(b, "run_cancelled", w.ctx.Err())
+		w.flight.release(b)
+		w.abandon(b, w.ctx.Err())
 	}
 }
 
@@ -282,9 +337,11 @@ func (w *Writer) table(name string, sc *arrow.Schema) (*tableState, error) {
 			}
 		}
 	}
-	t := &tableState{sc: sc, mapping: m, enc: m.NewEncoder()}
+	t := &tableState{sc: sc, mapping: m, enc: m.NewEncoder(), keyKind: m.UserKey()}
 	if old, ok := w.tables[name]; ok {
 		t.rows = old.rows
+	} else {
+		w.order = append(w.order, name)
 	}
 	w.tables[name] = t
 	w.log.Info().Str("table", name).Str("key_column", m.KeyColumn()).Strs("attributes", m.Attributes()).Msg("mapped table")
@@ -313,17 +370,30 @@ func (w *Writer) DeleteStale(table string) {
 // Progress is a snapshot of the report so far.
 func (w *Writer) Progress() *report.Report { return w.tally.Snapshot(time.Now()) }
 
-// Abort stops sending now: queued and in-flight requests end, their rows are dead-lettered as not sent.
-func (w *Writer) Abort() { w.cancel() }
+// Abort stops sending now: queued and in-flight requests end, and their rows are dead-lettered as
+// run_cancelled. Close must still be called; it then returns context.Canceled.
+func (w *Writer) Abort() {
+	w.fatalMu.Lock()
+	w.aborted = true
+	w.fatalMu.Unlock()
+	w.cancel()
+}
 
-// Close sends what is left, waits for the workers and returns the final report. The returned error
-// is the run's fatal error, if any; the report is complete either way.
+// Close sends what is left, waits for the workers and returns the final report. When ctx ends first
+// (a shutdown deadline), in-flight requests are abandoned and their rows dead-lettered, so the report
+// is complete and balanced either way. The error is, in this order of precedence: the run's fatal
+// error (auth, unreachable, mapping); context.Canceled after Abort; ErrTooManyRejected when
+// rejections exceed max_rejected_rows or max_rejected_ratio; a dead-letter or dry-run file error.
 func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 	if w.closed {
 		return w.Progress(), w.fatalErr()
 	}
 	w.closed = true
-	w.dispatch(ctx)
+	for _, t := range w.order {
+		for w.open[t] != nil {
+			w.dispatch(ctx, t)
+		}
+	}
 	close(w.queue)
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
@@ -334,9 +404,9 @@ func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 		<-done
 	}
 	w.cancel()
-	errs := []error{w.fatalErr(), w.dead.close()}
+	fileErrs := []error{w.dead.close()}
 	if w.dry != nil {
-		errs = append(errs, w.dry.close())
+		fileErrs = append(fileErrs, w.dry.close())
 	}
 	rep := w.Progress()
 	if rep.Rejected() > 0 {
@@ -345,18 +415,34 @@ func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 	if w.dry != nil {
 		rep.DryRunFile = w.spec.DryRunFile
 	}
-	if w.spec.MaxRejectedRows >= 0 && rep.Rejected() > w.spec.MaxRejectedRows {
-		errs = append(errs, fmt.Errorf("%d rows rejected, more than max_rejected_rows %d", rep.Rejected(), w.spec.MaxRejectedRows))
-	}
-	return rep, errors.Join(errs...)
+	return rep, errors.Join(w.outcome(rep), errors.Join(fileErrs...))
 }
 
+// outcome is the run's verdict for Close.
+func (w *Writer) outcome(rep *report.Report) error {
+	w.fatalMu.Lock()
+	fatal, aborted := w.fatal, w.aborted
+	w.fatalMu.Unlock()
+	switch {
+	case fatal != nil:
+		return fatal
+	case aborted:
+		return fmt.Errorf("run aborted: %w", context.Canceled)
+	}
+	return w.spec.checkRejections(rep)
+}
+
+// setFatal records the error that ends the run and stops every request: after a refused key or an
+// unreachable endpoint no later request can succeed, so in-flight ones are abandoned at once.
 func (w *Writer) setFatal(err error) {
 	w.fatalMu.Lock()
 	if w.fatal == nil {
 		w.fatal = err
 	}
 	w.fatalMu.Unlock()
+	if w.cancel != nil {
+		w.cancel()
+	}
 }
 
 func (w *Writer) fatalErr() error {

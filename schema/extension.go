@@ -2,7 +2,6 @@ package schema
 
 import (
 	"bytes"
-	"encoding/json"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -83,8 +82,8 @@ func (w *jsonWriter) appendValue(dst []byte, i int) ([]byte, string) {
 	if len(raw) > maxNestedBytes {
 		return dst, reasonNestedTooBig
 	}
-	if !json.Valid(raw) {
-		return dst, reasonInvalidJSON
+	if reason := checkBrazeJSON(raw); reason != "" {
+		return dst, reason
 	}
 	return append(dst, raw...), ""
 }

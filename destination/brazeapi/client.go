@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -40,6 +41,10 @@ type Client struct {
 	limiter *Limiter
 	retry   RetryPolicy
 	ua      string
+
+	// Seams for tests: backoff waits and their jitter.
+	sleep  func(ctx context.Context, d time.Duration) error
+	jitter func(int64) int64
 }
 
 // New validates the options and builds a client.
@@ -64,8 +69,12 @@ func New(o Options) (*Client, error) {
 	if o.HTTPClient != nil {
 		c := *o.HTTPClient
 		hc = &c
+		if hc.Timeout == 0 {
+			hc.Timeout = o.Timeout
+		}
 	}
 	// Never follow a redirect: the key must not travel to any other URL than the one configured.
+	// A 3xx is answered to the caller as a non-retryable error.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	ua := o.UserAgent
 	if ua == "" {
@@ -79,18 +88,23 @@ func New(o Options) (*Client, error) {
 		limiter: NewLimiter(o.RateLimit, o.RateWindow),
 		retry:   o.Retry,
 		ua:      ua,
+		sleep:   sleepCtx,
+		jitter:  randJitter,
 	}, nil
 }
 
 // Endpoint is the normalised base URL (no secrets in it).
 func (c *Client) Endpoint() string { return c.base.String() }
 
+// Limiter is the client's pacer (shared by every request of the client).
+func (c *Client) Limiter() *Limiter { return c.limiter }
+
 // Result is the outcome of one Track call, across its retries.
 type Result struct {
 	Status      int
 	Message     string
 	Processed   int           // attributes_processed
-	Errors      []ObjectError // non-fatal per-object errors of a 201
+	Errors      []ObjectError // non-fatal per-object errors of a 201 (or of a fatal 400)
 	Attempts    int
 	RateLimited int // 429 answers seen
 	BytesSent   int64
@@ -98,74 +112,85 @@ type Result struct {
 
 // Track sends one /users/track body, pacing and retrying under the policy. A nil error means Braze
 // accepted the request; some objects may still be listed in Result.Errors. On error, Result still
-// carries the attempts made.
+// carries the attempts made, and the error wraps the last attempt's.
 func (c *Client) Track(ctx context.Context, body []byte) (Result, error) {
 	var res Result
 	for {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return res, err
+			return res, fmt.Errorf("waiting for the rate limiter: %w", err)
 		}
 		res.Attempts++
 		res.BytesSent += int64(len(body))
-		err := c.attempt(ctx, body, &res)
+		wait, err := c.attempt(ctx, body, &res)
 		if err == nil {
 			return res, nil
 		}
 		if isRateLimited(err) {
 			res.RateLimited++
 		}
+		if ctx.Err() != nil {
+			// Cancelled, not unreachable: the run is stopping and this request may be half sent.
+			return res, fmt.Errorf("sending request: %w", errors.Join(ctx.Err(), err))
+		}
 		if !retryable(ctx, err) || res.Attempts >= c.retry.MaxAttempts {
-			if errors.Is(err, errTransport) {
-				err = fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Host, err)
-			}
-			if res.Attempts > 1 {
-				err = fmt.Errorf("giving up after %d attempts: %w", res.Attempts, err)
-			}
-			return res, err
+			return res, c.giveUp(res.Attempts, err)
 		}
 		if isRateLimited(err) {
 			continue // the limiter now holds every request until X-RateLimit-Reset
 		}
-		if err := sleepCtx(ctx, c.retry.backoff(res.Attempts)); err != nil {
-			return res, err
+		if wait <= 0 {
+			wait = c.retry.backoff(res.Attempts, c.jitter)
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return res, fmt.Errorf("waiting to retry: %w", errors.Join(serr, err))
 		}
 	}
 }
 
+func (c *Client) giveUp(attempts int, err error) error {
+	if errors.Is(err, errTransport) {
+		err = fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Host, err)
+	}
+	if attempts > 1 {
+		err = fmt.Errorf("giving up after %d attempts: %w", attempts, err)
+	}
+	return err
+}
+
 // Preflight checks the key without changing any profile: an empty /users/track body is refused by
-// Braze with 400 when the key is good, 401 when it is unknown, 403 when it lacks users.track.
+// Braze with 400 when the key is good, 401 when it is unknown, 403 when it lacks users.track. It
+// paces and retries like Track, so a 503 at start does not fail the run.
 func (c *Client) Preflight(ctx context.Context) error {
-	var res Result
-	err := c.attempt(ctx, []byte(`{}`), &res)
+	_, err := c.Track(ctx, []byte(`{}`))
 	var apiErr *APIError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
 		return nil
-	case errors.Is(err, errTransport):
-		return fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Host, err)
 	default:
 		return err
 	}
 }
 
-func (c *Client) attempt(ctx context.Context, body []byte, res *Result) error {
+// attempt sends the body once. It returns the server's Retry-After (capped), if any.
+func (c *Client) attempt(ctx context.Context, body []byte, res *Result) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.track, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("building request: %w", err)
+		return 0, fmt.Errorf("building request: %w", err)
 	}
+	// The key travels only here: never in the URL, the body, or an error.
 	req.Header.Set("Authorization", c.auth)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transportError(err)
+		return 0, transportError(err)
 	}
 	defer resp.Body.Close()
 	c.limiter.Observe(resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"), resp.Header.Get("X-RateLimit-Reset"))
 	res.Status = resp.StatusCode
-	return c.readAnswer(resp, res)
+	return c.retry.retryAfter(resp.Header), c.readAnswer(resp, res)
 }
 
 // answer is the union of Braze's /users/track answer shapes (braze-api.md §3).
@@ -184,7 +209,14 @@ func (c *Client) readAnswer(resp *http.Response, res *Result) error {
 	var a answer
 	parseErr := json.Unmarshal(raw, &a)
 	objErrs := objectErrors(a.Errors)
+	// Braze's texts end up in errors, logs and the dead-letter file: a server that echoes the request
+	// (a proxy, a debugging endpoint) must not carry the key there.
+	a.Message = c.redact(a.Message)
+	for i := range objErrs {
+		objErrs[i].Type = c.redact(objErrs[i].Type)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		res.Errors = objErrs
 		return &APIError{Status: resp.StatusCode, Message: a.Message, Errors: objErrs, class: classify(resp.StatusCode)}
 	}
 	if parseErr != nil {
@@ -193,12 +225,22 @@ func (c *Client) readAnswer(resp *http.Response, res *Result) error {
 	}
 	// 202 "queued" is a legacy success shape (§3.3); anything else that is not "success" failed.
 	if a.Message != "success" && !(resp.StatusCode == http.StatusAccepted && a.Message == "queued") {
-		return &APIError{Status: resp.StatusCode, Message: a.Message, Errors: objErrs}
+		res.Errors = objErrs
+		return &APIError{Status: resp.StatusCode, Message: a.Message, Errors: objErrs, class: ErrNotSuccess}
 	}
 	res.Message = a.Message
 	res.Processed = a.AttributesProcessed
 	res.Errors = objErrs
 	return nil
+}
+
+// redact removes the API key from a text the server sent.
+func (c *Client) redact(s string) string {
+	key := strings.TrimPrefix(c.auth, "Bearer ")
+	if key == "" || !strings.Contains(s, key) {
+		return s
+	}
+	return strings.ReplaceAll(s, key, "[REDACTED]")
 }
 
 // objectErrors accepts both documented shapes: objects with type/input_array/index, and the old

@@ -14,6 +14,8 @@ var (
 	ErrForbidden = errors.New("the API key is not allowed users.track")
 	// ErrUnreachable: no HTTP answer at all after every retry.
 	ErrUnreachable = errors.New("braze endpoint unreachable")
+	// ErrNotSuccess: a 2xx answer whose message is not "success" (braze-api.md §3.3): not applied.
+	ErrNotSuccess = errors.New("braze answered without success")
 )
 
 // ObjectError is one non-fatal error of a 201 answer: the object at Index of InputArray was not applied.
@@ -23,9 +25,9 @@ type ObjectError struct {
 	Index      int    `json:"index"`
 }
 
-// APIError is an answer Braze gave that is not a success. Message is Braze's own text; Body is a
-// bounded prefix of the raw answer for the log. Neither ever contains the API key (it travels only
-// in the request's Authorization header).
+// APIError is an answer Braze gave that is not a success. Message is Braze's own text; Errors are the
+// per-object errors the answer listed. Neither ever contains the API key (it travels only in the
+// request's Authorization header).
 type APIError struct {
 	Status  int
 	Message string

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/destination/report"
+	"github.com/brazesync/brazesync/plugin/shared"
 )
 
 // Options configure one run.
@@ -41,6 +42,7 @@ type RunReport struct {
 
 // Run executes a sync. It returns the report even when the run failed; ExitCode(err) is the exit code.
 func Run(ctx context.Context, opts Options) (*RunReport, error) {
+	shared.RegisterExtensions()
 	opts.defaults()
 	started := time.Now()
 	runID := newRunID(started)

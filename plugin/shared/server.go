@@ -48,6 +48,7 @@ type DestinationServer struct {
 
 // NewDestinationServer returns the plugin side of the boundary.
 func NewDestinationServer(log zerolog.Logger) *DestinationServer {
+	RegisterExtensions()
 	return &DestinationServer{
 		log:        log,
 		panicAfter: envInt(envPanicAfterRows),

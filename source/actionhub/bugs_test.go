@@ -125,7 +125,9 @@ func TestBug2BrazeErrorsFailTheAction(t *testing.T) {
 		assert.Equal(t, "failed", e.reports()[0].Status)
 	})
 	t.Run("server errors until retries run out", func(t *testing.T) {
-		e := setup(t, envOptions{rows: 5, seed: true})
+		e := setup(t, envOptions{rows: 5, seed: true, hub: func(c *actionhub.Config) {
+			c.Sink = actionhub.DestinationSink(actionhub.DestinationOptions{MaxAttempts: 2})
+		}})
 		e.braze.SetFaults(brazeemu.Fault{Kind: brazeemu.FaultStatus, Status: 500, After: 1, Count: 1000})
 		res := e.send(lookeremu.LookScenario, form("external_id", ""))
 		assert.False(t, res.Success, res.Message)
@@ -403,9 +405,15 @@ func TestBug18ExecutionsRunConcurrentlyUpToTheBound(t *testing.T) {
 				if n == 2 {
 					once.Do(func() { close(both) })
 				}
-				select { // wait for the other run, or give up when it cannot start
+				// Wait for the other run. With bound 1 it cannot start, so the
+				// wait ends by timeout; with bound 2 it must arrive.
+				wait := 300 * time.Millisecond
+				if bound > 1 {
+					wait = time.Minute
+				}
+				select {
 				case <-both:
-				case <-time.After(300 * time.Millisecond):
+				case <-time.After(wait):
 				}
 				fmt.Fprint(w, doc)
 			}))

@@ -88,6 +88,10 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "action-hub:", err)
 		return 2
 	}
+	if *longStrings != "reject" && *longStrings != "truncate" {
+		fmt.Fprintln(stderr, "action-hub: --long-strings must be reject or truncate")
+		return 2
+	}
 	var logger zerolog.Logger
 	if *logFormat == "text" {
 		logger = zerolog.New(zerolog.ConsoleWriter{Out: stderr}).With().Timestamp().Logger()

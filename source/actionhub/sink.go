@@ -43,6 +43,8 @@ type DestinationOptions struct {
 	// Concurrency and RateLimit override the destination defaults when > 0.
 	Concurrency int
 	RateLimit   int
+	// MaxAttempts bounds tries per Braze request when > 0.
+	MaxAttempts int
 }
 
 // DestinationSink returns a factory backed by the brazesync destination's
@@ -60,6 +62,7 @@ func DestinationSink(o DestinationOptions) SinkFactory {
 			UpdateExistingOnly:  &updateOnly,
 			Concurrency:         o.Concurrency,
 			RateLimit:           o.RateLimit,
+			MaxAttempts:         o.MaxAttempts,
 			DeadLetterFile:      cfg.DeadLetterFile,
 		}
 		spec.SetDefaults()

@@ -80,15 +80,15 @@ func DecodeJSONDetail(r io.Reader, h Handler) error {
 }
 
 type detailStream struct {
-	dec          *json.Decoder
-	h            Handler
-	header       Header
-	sawFields    bool
-	sawPivots    bool
-	headerSent   bool
-	sawData      bool
-	buffered     []Row
-	queryErrors  []string
+	dec         *json.Decoder
+	h           Handler
+	header      Header
+	sawFields   bool
+	sawPivots   bool
+	headerSent  bool
+	sawData     bool
+	buffered    []Row
+	queryErrors []string
 }
 
 func (s *detailStream) run() error {

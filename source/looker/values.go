@@ -74,7 +74,7 @@ func appendValue(b array.Builder, v json.RawMessage, loc *time.Location) error {
 	case *array.Float64Builder:
 		f, err := strconv.ParseFloat(textOf(v), 64)
 		if err != nil {
-			return fmt.Errorf("not a number: %w", err)
+			return errors.New("not a number")
 		}
 		bb.Append(f)
 	case *array.BooleanBuilder:
@@ -86,7 +86,7 @@ func appendValue(b array.Builder, v json.RawMessage, loc *time.Location) error {
 	case *array.Date32Builder:
 		d, err := time.Parse(time.DateOnly, textOf(v))
 		if err != nil {
-			return fmt.Errorf("not a date: %w", err)
+			return errors.New("not a date (YYYY-MM-DD)")
 		}
 		bb.Append(arrow.Date32FromTime(d))
 	case *array.TimestampBuilder:
@@ -152,4 +152,3 @@ func parseTime(s string, loc *time.Location) (time.Time, error) {
 	}
 	return time.Time{}, errors.New("not a datetime")
 }
-

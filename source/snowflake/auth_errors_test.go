@@ -102,6 +102,9 @@ func TestCancelAbortsQuery(t *testing.T) {
 		for {
 			for _, h := range e.History() {
 				if !h.DescribeOnly && h.Status == "RUNNING" && h.Tag != "" {
+					// Let the first "still running" answer (which carries the
+					// query id) reach the driver before cancelling.
+					time.Sleep(300 * time.Millisecond)
 					cancel()
 					return
 				}

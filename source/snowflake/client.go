@@ -129,6 +129,9 @@ func (c *Client) roleName() string {
 
 // Tables returns one table per query.
 func (c *Client) Tables(_ context.Context, opts plugin.TableOptions) (schema.Tables, error) {
+	if c.db == nil {
+		return schema.Tables{}, nil // no connection (doc, package): the tables come from the queries
+	}
 	all := make(schema.Tables, 0, len(c.tables))
 	for _, t := range c.tables {
 		all = append(all, t.table)

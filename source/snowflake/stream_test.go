@@ -78,7 +78,10 @@ func TestMillionRowStream(t *testing.T) {
 	res := make(chan message.SyncMessage, 4)
 	errc := make(chan error, 1)
 	start := time.Now()
-	go func() { errc <- p.Sync(context.Background(), plugin.SyncOptions{Tables: []string{"*"}}, res); close(res) }()
+	go func() {
+		errc <- p.Sync(context.Background(), plugin.SyncOptions{Tables: []string{"*"}}, res)
+		close(res)
+	}()
 	var (
 		rows, records int64
 		idSum         int64

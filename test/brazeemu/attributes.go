@@ -2,7 +2,7 @@ package brazeemu
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -23,15 +23,21 @@ const (
 	opPhone                     // phone as a field ("" unsets)
 )
 
-// fieldOp is one attribute write of an attributes object.
+// fieldOp is one attribute write of an attributes object. It is kept small (the
+// array operators sit behind a pointer) because every write of every object makes one.
 type fieldOp struct {
 	name   string
 	kind   opKind
 	val    any
+	points int64 // data points the write costs (§7)
+	*fieldOps
+}
+
+// fieldOps are the operands of opArrayModify and opObjArray writes.
+type fieldOps struct {
 	add    []any
 	remove []any
 	objOps objArrayOps
-	points int64 // data points the write costs (§7)
 }
 
 type objArrayOps struct {
@@ -73,13 +79,14 @@ func (e *Emulator) prepareAttributes(raw any) (op attrOp, nestedBad bool, errTyp
 		}
 		op.merge = b
 	}
-	keys := make([]string, 0, len(m))
+	var buf [16]string
+	keys := buf[:0]
 	for k := range m {
 		if !controlKeys[k] && k != idKey {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys) // deterministic: the first invalid field decides the error
+	slices.Sort(keys) // deterministic: the first invalid field decides the error
 	op.fields = make([]fieldOp, 0, len(keys))
 	for _, k := range keys {
 		if isStandardField(k) {
@@ -121,9 +128,9 @@ func (e *Emulator) prepareCustom(k string, v any) (f fieldOp, nestedBad bool) {
 		if tooLong(t) {
 			return f, false
 		}
-		f.kind, f.val, f.points = opSet, normaliseValue(t, true), 1
+		f.kind, f.val, f.points = opSet, normaliseValue(v, true), 1
 	case json.Number, bool:
-		f.kind, f.val, f.points = opSet, normaliseValue(t, false), 1
+		f.kind, f.val, f.points = opSet, normaliseValue(v, false), 1
 	case []any:
 		return e.prepareArray(k, t)
 	case map[string]any:
@@ -176,6 +183,7 @@ func (e *Emulator) prepareObject(k string, m map[string]any) (fieldOp, bool) {
 	f := fieldOp{name: k}
 	switch {
 	case onlyKeys(m, "add", "remove"):
+		f.fieldOps = &fieldOps{}
 		for _, name := range []string{"add", "remove"} {
 			raw, present := m[name]
 			if !present {
@@ -224,6 +232,7 @@ func (e *Emulator) prepareObject(k string, m map[string]any) (fieldOp, bool) {
 }
 
 func prepareObjArray(f fieldOp, m map[string]any) (fieldOp, bool) {
+	f.fieldOps = &fieldOps{}
 	bad := !validNested(m["$add"])
 	if arr, ok := m["$add"].([]any); ok {
 		f.objOps.add = normaliseValue(arr, false).([]any)
@@ -332,8 +341,22 @@ func jsonSize(v any) int {
 	return len(b)
 }
 
+// smallSet is the size up to which set operations scan linearly instead of building a
+// map: the values are scalars, so == is the map's equality, and short arrays (the usual
+// "add one value") then cost no map allocation.
+const smallSet = 16
+
 // dedupe keeps the first occurrence of each value (§2.1: arrays are sets).
 func dedupe(arr []any) []any {
+	if len(arr) <= smallSet {
+		out := arr[:0:0]
+		for i, x := range arr {
+			if !slices.Contains(arr[:i], x) {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
 	seen := make(map[any]struct{}, len(arr))
 	out := arr[:0:0]
 	for _, x := range arr {
@@ -365,7 +388,7 @@ func (e *Emulator) applyAttributes(s *store, ent *entry, op *attrOp, dropNested 
 		case opReject:
 			ok = false
 		case opSet:
-			customs(p)[f.name] = f.val
+			customsSized(p, len(op.fields))[f.name] = f.val
 		case opUnset:
 			delete(p.Custom, f.name)
 		case opInc:
@@ -396,6 +419,15 @@ func (e *Emulator) applyAttributes(s *store, ent *entry, op *attrOp, dropNested 
 	}
 }
 
+// customsSized is customs with room for n attributes when the map is new, so a new
+// profile's map is not grown write by write.
+func customsSized(p *Profile, n int) map[string]any {
+	if p.Custom == nil {
+		p.Custom = make(map[string]any, n)
+	}
+	return p.Custom
+}
+
 func customs(p *Profile) map[string]any {
 	if p.Custom == nil {
 		p.Custom = map[string]any{}
@@ -423,6 +455,15 @@ func applyInc(p *Profile, f *fieldOp) bool {
 // replaced.
 func arrayModify(cur any, add, remove []any) []any {
 	old, _ := cur.([]any)
+	if len(add)+len(remove) <= smallSet {
+		out := make([]any, 0, len(old)+len(add))
+		for _, x := range old {
+			if !slices.Contains(remove, x) && !slices.Contains(add, x) {
+				out = append(out, x)
+			}
+		}
+		return append(out, dedupe(add)...)
+	}
 	drop := make(map[any]struct{}, len(add)+len(remove))
 	for _, x := range remove {
 		drop[x] = struct{}{}

@@ -1,7 +1,6 @@
 package brazeemu
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -149,8 +148,14 @@ func (s *store) seed(opts Options, ps []Profile) {
 
 func (s *store) newBrazeIDLocked() string {
 	s.nextID++
-	// 24 hex digits, the shape of a real braze_id (a Mongo ObjectId).
-	return fmt.Sprintf("e0%022x", s.nextID)
+	// 24 hex digits, the shape of a real braze_id (a Mongo ObjectId): "e0" and the
+	// counter in 22 zero-padded hex digits (what fmt's %022x gives, without its cost).
+	const hex = "0123456789abcdef"
+	b := [24]byte{'e', '0'}
+	for i, n := len(b)-1, uint64(s.nextID); i >= 2; i, n = i-1, n>>4 {
+		b[i] = hex[n&15]
+	}
+	return string(b[:])
 }
 
 func (s *store) touchLocked(e *entry) {

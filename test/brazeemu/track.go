@@ -1,8 +1,6 @@
 package brazeemu
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 )
 
@@ -51,9 +49,7 @@ type trackBatch struct {
 // store lock is taken; the lock is held only to apply the batch.
 func (e *Emulator) handleTrack(body []byte, fault *Fault) (int, any) {
 	var req trackRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeTrack(body, &req); err != nil {
 		return http.StatusBadRequest, message(msgBadJSON)
 	}
 	nA, nE, nP := len(req.Attributes), len(req.Events), len(req.Purchases)

@@ -91,7 +91,7 @@ func normaliseValue(v any, coerceDates bool) any {
 				return d
 			}
 		}
-		return t
+		return v // v already holds t: no new interface (allocation) needed
 	case []string:
 		out := make([]any, len(t))
 		for i, s := range t {

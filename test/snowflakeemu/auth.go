@@ -17,11 +17,11 @@ import (
 
 // session is one logged-in driver connection.
 type session struct {
-	id                           int64
-	token, master                string
-	user, authenticator          string
-	warehouse, role, db, schema  string
-	expired                      bool
+	id                          int64
+	token, master               string
+	user, authenticator         string
+	warehouse, role, db, schema string
+	expired                     bool
 }
 
 // Snowflake's error codes for the failures the emulator produces.

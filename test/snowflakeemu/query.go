@@ -442,4 +442,3 @@ func rowTypes(cols []column) []map[string]any {
 	}
 	return out
 }
-

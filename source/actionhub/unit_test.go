@@ -1,0 +1,128 @@
+package actionhub
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAuthorized(t *testing.T) {
+	secret := []byte("0123456789abcdef")
+	tok := Token(secret, "n")
+	assert.True(t, authorized(secret, fmt.Sprintf("Token token=%q", tok)))
+	assert.True(t, authorized(secret, fmt.Sprintf("token token=%q", tok)))
+	for _, h := range []string{"", "foo", `Token token="x/abc"`, `Token token="n/"`, `Token token="/abc"`,
+		fmt.Sprintf("Token token=%q", Token([]byte("other-secret-xxxxx"), "n")),
+		fmt.Sprintf("Token token=%q extra", tok)} {
+		assert.False(t, authorized(secret, h), h)
+	}
+}
+
+func TestEndpointPolicy(t *testing.T) {
+	p := endpointPolicy{extraHosts: map[string]bool{"127.0.0.1:9000": true}}
+	good := map[string]string{
+		"https://rest.iad-01.braze.com":         "https://rest.iad-01.braze.com",
+		" https://rest.iad-01.braze.com/ ":      "https://rest.iad-01.braze.com",
+		"https://REST.fra-02.braze.eu":          "https://rest.fra-02.braze.eu",
+		"https://rest.iad-01.braze.com:443":     "https://rest.iad-01.braze.com",
+		"http://127.0.0.1:9000/":                "http://127.0.0.1:9000",
+		"https://rest.au-01.braze.com/////":     "https://rest.au-01.braze.com",
+		"\thttps://rest.iad-05.braze.com\n":     "https://rest.iad-05.braze.com",
+		"https://rest.iad-01.braze.com:443/":    "https://rest.iad-01.braze.com",
+		"https://rest.us-10.braze.com:443//":    "https://rest.us-10.braze.com",
+		"https://rest.jp-01.braze.com/  ":       "https://rest.jp-01.braze.com",
+		"  http://127.0.0.1:9000  ":             "http://127.0.0.1:9000",
+		"https://rest.iad-01.braze.com/x":       "",
+		"https://u:p@rest.iad-01.braze.com":     "",
+		"rest.iad-01.braze.com":                 "",
+		"https://attacker.example/x.braze.com":  "",
+		"https://sdk.iad-01.braze.com":          "",
+		"https://dashboard-01.braze.com":        "",
+		"http://rest.iad-01.braze.com":          "",
+		"https://rest.iad-01.braze.com:8443":    "",
+		"https://rest.iad-01.braze.com.evil.io": "",
+		"https://127.0.0.1:9001":                "",
+		"ftp://127.0.0.1:9000":                  "",
+	}
+	for in, want := range good {
+		got, err := p.clean(in)
+		if want == "" {
+			assert.Error(t, err, "%q should be refused", in)
+			continue
+		}
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+}
+
+func TestVersionAtLeast(t *testing.T) {
+	assert.True(t, versionAtLeast("7.3.00004561", [3]int{6, 2, 0}))
+	assert.True(t, versionAtLeast("6.2", [3]int{6, 2, 0}))
+	assert.False(t, versionAtLeast("6.1.99", [3]int{6, 2, 0}))
+	assert.False(t, versionAtLeast("", [3]int{6, 2, 0}))
+	assert.Equal(t, "7.3.1", lookerVersion("LookerOutgoingWebhook/7.3.1"))
+}
+
+func TestAttachmentForms(t *testing.T) {
+	doc := `{"fields":{},"data":[]}`
+	for name, raw := range map[string]string{
+		"string": mustJSON(doc), "object": doc,
+	} {
+		a := &attachment{Mimetype: "application/json", Data: json.RawMessage(raw)}
+		r, err := a.reader()
+		require.NoError(t, err, name)
+		b, _ := io.ReadAll(r)
+		assert.JSONEq(t, doc, string(b), name)
+	}
+	a := &attachment{Mimetype: "application/json;base64", Data: json.RawMessage(mustJSON("eyJmaWVsZHMiOnt9LCJkYXRhIjpbXX0="))}
+	r, err := a.reader()
+	require.NoError(t, err)
+	b, _ := io.ReadAll(r)
+	assert.JSONEq(t, doc, string(b))
+}
+
+func mustJSON(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func TestPayloadValidation(t *testing.T) {
+	p := endpointPolicy{}
+	q := "query"
+	cell := "cell"
+	base := func() executePayload {
+		return executePayload{Type: &q, Data: map[string]string{paramAPIKey: "k", paramEndpoint: "https://rest.iad-01.braze.com"},
+			FormParams:    map[string]string{formKey: "external_id"},
+			ScheduledPlan: &scheduledPlan{DownloadURL: "http://looker/x"}}
+	}
+	cases := map[string]struct {
+		mut  func(*executePayload)
+		want string
+	}{
+		"no type":      {func(e *executePayload) { e.Type = nil }, "No request type specified"},
+		"cell":         {func(e *executePayload) { e.Type = &cell }, `does not support requests of type "cell"`},
+		"no key":       {func(e *executePayload) { e.Data[paramAPIKey] = " " }, `"Braze API Key" not specified`},
+		"no endpoint":  {func(e *executePayload) { delete(e.Data, paramEndpoint) }, `"Braze REST API Endpoint" not specified`},
+		"bad endpoint": {func(e *executePayload) { e.Data[paramEndpoint] = "rest.notbraze.com" }, "Bad Endpoint"},
+		"no braze_key": {func(e *executePayload) { delete(e.FormParams, formKey) }, "Missing primary Braze key"},
+		"long label":   {func(e *executePayload) { e.FormParams[formSegment] = strings.Repeat("é", 256) }, "256 characters"},
+		"no data":      {func(e *executePayload) { e.ScheduledPlan = nil }, "must have a download url or an attachment"},
+		"null attached": {func(e *executePayload) {
+			e.ScheduledPlan = nil
+			e.Attachment = &attachment{Data: json.RawMessage("null")}
+		}, "download url or an attachment"},
+	}
+	for name, c := range cases {
+		pl := base()
+		c.mut(&pl)
+		_, f := pl.validate(p)
+		require.NotNil(t, f, name)
+		assert.Contains(t, f.message, c.want, name)
+	}
+	pl := base()
+	r, f := pl.validate(p)
+	require.Nil(t, f)
+	assert.Equal(t, defaultExportLabel, r.exportLabel)
+}

@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/brazesync/brazesync/plugin/runner"
+	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/testbin"
+)
+
+const benchKey = "bench-key-5521"
+
+// emulatorProc is a Braze emulator running as its own process (`brazesync emulator
+// braze`), so its CPU is not mixed with brazesync's.
+type emulatorProc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startEmulator(b *testing.B, args ...string) *emulatorProc {
+	b.Helper()
+	args = append([]string{"emulator", "braze", "--listen", "127.0.0.1:0", "--api-key", benchKey}, args...)
+	cmd := exec.Command(testbin.Path(b, "brazesync"), args...)
+	cmd.Env = append(os.Environ(), "BRAZE_API_KEY=")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("starting the emulator: %v", err)
+	}
+	e := &emulatorProc{cmd: cmd}
+	b.Cleanup(e.stop)
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("emulator did not start: %v", err)
+	}
+	u, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		b.Fatalf("emulator said %q", line)
+	}
+	e.url = u
+	return e
+}
+
+func (e *emulatorProc) stop() {
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	_ = e.cmd.Wait()
+}
+
+func (e *emulatorProc) control(b *testing.B, method, path string, v any) {
+	b.Helper()
+	req, _ := http.NewRequest(method, e.url+"/_emulator/"+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatalf("emulator %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b.Fatalf("emulator %s: %s", path, resp.Status)
+	}
+	if v != nil {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			b.Fatalf("emulator %s: %v", path, err)
+		}
+	}
+}
+
+func (e *emulatorProc) stats(b *testing.B) brazeemu.Stats {
+	var s brazeemu.Stats
+	e.control(b, http.MethodGet, "stats", &s)
+	return s
+}
+
+func (e *emulatorProc) cpu() time.Duration {
+	st, _ := readProc(e.cmd.Process.Pid)
+	return st.cpu
+}
+
+func (e *emulatorProc) peak() int64 {
+	st, _ := readProc(e.cmd.Process.Pid)
+	return st.peak
+}
+
+// fileSpec is the file source into the Braze destination; %s slots: Parquet path,
+// destination spec extras.
+const fileSpec = `
+kind: source
+spec:
+  name: files
+  path: {{BIN}}/file-source
+  registry: local
+  tables: ["*"]
+  destinations: [braze]
+  spec:
+    files:
+      - path: %s
+---
+kind: destination
+spec:
+  name: braze
+  path: {{BIN}}/braze-destination
+  registry: local
+  write_mode: append
+  spec:
+    api_key: "${BRAZE_API_KEY}"
+    endpoint: "${BRAZE_ENDPOINT}"
+    update_existing_only: false
+    export_value: BENCH
+    dead_letter_file: dead.jsonl
+%s`
+
+// syncRun is one finished `brazesync sync` and what it cost.
+type syncRun struct {
+	rows   int64
+	wall   time.Duration
+	cpu    time.Duration // runner and every plugin, from the runner's rusage (children included)
+	procs  map[string]procStat
+	report runner.RunReport
+	emuCPU time.Duration
+	emu    brazeemu.Stats
+}
+
+func (r syncRun) rowsPerSec() float64 { return float64(r.rows) / r.wall.Seconds() }
+
+// cpuPerMillion is core-seconds per million rows.
+func (r syncRun) cpuPerMillion() float64 { return r.cpu.Seconds() / float64(r.rows) * 1e6 }
+
+// runSync runs `brazesync sync` on spec (with {{BIN}} replaced) against emu, following
+// its process tree.
+func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64) syncRun {
+	b.Helper()
+	emu.control(b, http.MethodPost, "reset", nil)
+	dir := b.TempDir()
+	bin := testbin.Dir(b)
+	if p := os.Getenv("BENCH_PROFILE_DIR"); p != "" {
+		bin = profiledBin(b, p)
+	}
+	spec = strings.ReplaceAll(spec, "{{BIN}}", bin)
+	specPath := filepath.Join(dir, "spec.yml")
+	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "brazesync"), "sync", "--log-format", "json",
+		"--progress", "none", "--report", filepath.Join(dir, "report.json"), specPath)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+benchKey, "BRAZE_ENDPOINT="+emu.url)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	emuCPU := emu.cpu()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	w := watchTree(cmd.Process.Pid)
+	err := cmd.Wait()
+	wall := time.Since(start)
+	w.stop()
+	if err != nil {
+		b.Fatalf("brazesync sync: %v\n%s", err, tail(stderr.String()))
+	}
+	run := syncRun{rows: rows, wall: wall, procs: w.byName(), emuCPU: emu.cpu() - emuCPU, emu: emu.stats(b)}
+	run.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &run.report); err != nil {
+		b.Fatal(err)
+	}
+	if got := run.report.UsersSent + run.report.RowsMerged; got != rows || !run.report.Balanced() {
+		b.Fatalf("not every row delivered: sent %d + merged %d of %d (report %+v)", run.report.UsersSent, run.report.RowsMerged, rows, run.report.Report)
+	}
+	if run.emu.AttributesProcessed != run.report.UsersSent {
+		b.Fatalf("emulator processed %d objects, brazesync reports %d sent", run.emu.AttributesProcessed, run.report.UsersSent)
+	}
+	b.Logf("%d rows in %v: %.0f rows/s, brazesync CPU %v, emulator CPU %v, %d requests, %d rate limited",
+		rows, wall.Round(time.Millisecond), run.rowsPerSec(), run.cpu, run.emuCPU, run.emu.Requests, run.emu.RateLimited)
+	return run
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "…" + s[len(s)-4000:]
+	}
+	return s
+}
+
+// procNames are brazesync's processes as /proc names them (15 characters at most).
+var procNames = []struct{ proc, label string }{
+	{"brazesync", "runner (brazesync)"},
+	{"braze-destinati", "braze-destination"},
+	{"file-source", "file-source"},
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// runsFromEnv is $name as a count, or def.
+func runsFromEnv(name string, def int) int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv(name), &n); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// collect takes the median of each figure over runs.
+func collect(runs []syncRun, f func(syncRun) float64) float64 {
+	xs := make([]float64, len(runs))
+	for i, r := range runs {
+		xs[i] = f(r)
+	}
+	return median(xs)
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
