@@ -2,6 +2,7 @@ package destination
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -96,8 +97,11 @@ func (*Client) Read(context.Context, *cqschema.Table, chan<- arrow.Record) error
 func (*Client) Close(context.Context) error { return nil }
 
 func statusOf(err error) string {
-	if err != nil {
-		return report.StatusFailed
+	switch {
+	case err == nil:
+		return report.StatusSuccess
+	case errors.Is(err, context.Canceled):
+		return report.StatusCancelled
 	}
-	return report.StatusSuccess
+	return report.StatusFailed
 }

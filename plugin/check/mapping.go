@@ -88,7 +88,10 @@ func reportAttributes(r *Result, line string, t *table, m *schema.Mapping, ds *d
 			ignored = append(ignored, c.Column)
 		}
 	}
-	detail := fmt.Sprintf("%d mapped: %s", len(mapped), strings.Join(mapped, ", "))
+	detail := fmt.Sprintf("%d mapped", len(mapped))
+	if len(mapped) > 0 {
+		detail += ": " + strings.Join(mapped, ", ")
+	}
 	if len(ignored) > 0 {
 		detail += fmt.Sprintf("; ignored (no braze tag): %s", strings.Join(ignored, ", "))
 	}

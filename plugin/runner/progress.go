@@ -73,8 +73,18 @@ func (r *run) progressLine(elapsed time.Duration) string {
 		}
 	}
 	rate := float64(accounted) / max(elapsed.Seconds(), 0.001)
-	return fmt.Sprintf("brazesync: %s · rows read %d · users sent %d · done %d · %.0f rows/s · retries %d · 429s %d",
+	line := fmt.Sprintf("brazesync: %s · rows read %d · users sent %d · done %d · %.0f rows/s · retries %d · 429s %d",
 		elapsed.Truncate(time.Second), read, sent, accounted, rate, retries, limited)
+	return line + eta(r.total.Load(), accounted, rate)
+}
+
+// eta estimates the time left when the sources announced their row counts.
+func eta(total, done int64, rate float64) string {
+	if total <= 0 || rate <= 0 || done >= total {
+		return ""
+	}
+	left := time.Duration(float64(total-done) / rate * float64(time.Second))
+	return fmt.Sprintf(" · ETA %s (%d%% of %d)", left.Round(time.Second), done*100/total, total)
 }
 
 // every runs fn on a ticker until stop is called; stop waits for the last call to end.

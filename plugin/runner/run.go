@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/brazesync/brazesync/destination/report"
 	"github.com/brazesync/brazesync/plugin/shared"
+	bzschema "github.com/brazesync/brazesync/schema"
 )
 
 // Options configure one run.
@@ -72,6 +74,7 @@ func (o *Options) defaults() {
 }
 
 type run struct {
+	total atomic.Int64 // rows the sources announced (schema.MetadataRowsTotal), for the ETA
 	opts  Options
 	spec  *Spec
 	id    string
@@ -151,12 +154,20 @@ func (r *run) syncSource(ctx context.Context, ss *SourceSpec) error {
 	}
 	syncTime := time.Now()
 	tables := map[string]bool{}
+	counted := map[string]bool{} // tables whose announced row count was added to the ETA total
 	err = src.sync(ctx, func(ev syncEvent) error {
 		if ev.record == nil {
 			tables[ev.table] = true
 			return nil
 		}
-		tables[tableNameOf(ev.record.Schema())] = true
+		name := tableNameOf(ev.record.Schema())
+		if !counted[name] {
+			counted[name] = true
+			if n, ok := bzschema.RowsTotal(ev.record.Schema()); ok {
+				r.total.Add(n * int64(len(ss.Destinations)))
+			}
+		}
+		tables[name] = true
 		r.rr.Sources[ss.Name] += ev.record.NumRows()
 		return r.deliver(ss, ev.record)
 	})

@@ -120,3 +120,21 @@ func TestLoadSpecFilesRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestETA(t *testing.T) {
+	tests := []struct {
+		total, done int64
+		rate        float64
+		want        string
+	}{
+		{0, 10, 5, ""},
+		{100, 100, 5, ""},
+		{100, 50, 0, ""},
+		{1000, 250, 50, " · ETA 15s (25% of 1000)"},
+	}
+	for _, tc := range tests {
+		if got := eta(tc.total, tc.done, tc.rate); got != tc.want {
+			t.Errorf("eta(%d, %d, %v) = %q, want %q", tc.total, tc.done, tc.rate, got, tc.want)
+		}
+	}
+}

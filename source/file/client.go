@@ -146,6 +146,9 @@ func (c *Client) syncFile(ctx context.Context, f FileSpec, t *cqschema.Table, re
 			if sc, err = tableSchema(f, rec.Schema()); err != nil {
 				return err
 			}
+			if rt, ok := r.(interface{ rowsTotal() int64 }); ok {
+				sc = schema.WithRowsTotal(sc, rt.rowsTotal()) // lets the runner show an ETA
+			}
 		}
 		out := array.NewRecord(sc, rec.Columns(), rec.NumRows())
 		rows += out.NumRows()

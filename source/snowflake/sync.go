@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	bzschema "github.com/brazesync/brazesync/schema"
 	"reflect"
 	"time"
 
@@ -78,6 +79,9 @@ func (c *Client) syncQuery(ctx context.Context, qt *queryTable, res chan<- messa
 		total, known := totalRows(rows)
 		c.logger.Info().Str("table", qt.query.Name).Str("query_id", sfRows.GetQueryID()).
 			Int64("rows", total).Bool("rows_known", known).Int("batches", len(batches)).Msg("query finished, streaming result")
+		if known {
+			qt.schema = bzschema.WithRowsTotal(qt.schema, total) // lets the runner show an ETA
+		}
 		sent, err := c.stream(ctx, qt, batches, res)
 		if err == nil && known && sent != total {
 			err = fmt.Errorf("streamed %d rows but Snowflake reported %d", sent, total)

@@ -31,22 +31,27 @@ type emulatorProc struct {
 
 func startEmulator(b *testing.B, args ...string) *emulatorProc {
 	b.Helper()
-	args = append([]string{"emulator", "braze", "--listen", "127.0.0.1:0", "--api-key", benchKey}, args...)
+	return startProc(b, nil, append([]string{"emulator", "braze", "--listen", "127.0.0.1:0", "--api-key", benchKey}, args...)...)
+}
+
+// startProc starts `brazesync ARGS` (an emulator) and waits for its "listening on URL".
+func startProc(b *testing.B, env []string, args ...string) *emulatorProc {
+	b.Helper()
 	cmd := exec.Command(testbin.Path(b, "brazesync"), args...)
-	cmd.Env = append(os.Environ(), "BRAZE_API_KEY=")
+	cmd.Env = append(append(os.Environ(), "BRAZE_API_KEY="), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		b.Fatalf("starting the emulator: %v", err)
+		b.Fatalf("starting %v: %v", args, err)
 	}
 	e := &emulatorProc{cmd: cmd}
 	b.Cleanup(e.stop)
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		b.Fatalf("emulator did not start: %v", err)
+		b.Fatalf("%v did not start: %v", args, err)
 	}
 	u, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 	if !ok {
@@ -141,7 +146,7 @@ func (r syncRun) cpuPerMillion() float64 { return r.cpu.Seconds() / float64(r.ro
 
 // runSync runs `brazesync sync` on spec (with {{BIN}} replaced) against emu, following
 // its process tree.
-func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64) syncRun {
+func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...string) syncRun {
 	b.Helper()
 	emu.control(b, http.MethodPost, "reset", nil)
 	dir := b.TempDir()
@@ -159,7 +164,7 @@ func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64) syncRun {
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "brazesync"), "sync", "--log-format", "json",
 		"--progress", "none", "--report", filepath.Join(dir, "report.json"), specPath)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+benchKey, "BRAZE_ENDPOINT="+emu.url)
+	cmd.Env = append(append(os.Environ(), "BRAZE_API_KEY="+benchKey, "BRAZE_ENDPOINT="+emu.url), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	emuCPU := emu.cpu()
@@ -206,6 +211,12 @@ var procNames = []struct{ proc, label string }{
 	{"brazesync", "runner (brazesync)"},
 	{"braze-destinati", "braze-destination"},
 	{"file-source", "file-source"},
+}
+
+// sourceProcs are the other sources' process names.
+var sourceProcs = []struct{ proc, label string }{
+	{"snowflake-sourc", "snowflake-source"},
+	{"looker-source", "looker-source"},
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -60,12 +61,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "emulator braze: at least one --api-key (or $BRAZE_API_KEY) is required")
 		return 2
 	}
+	tuneGC()
 	emu := New(opts)
 	if err := loadStartupFiles(emu, *seedFile, *faultsFile); err != nil {
 		fmt.Fprintf(stderr, "emulator braze: %v\n", err)
 		return 1
 	}
 	return serve(ctx, emu, *listen, stdout, stderr)
+}
+
+// tuneGC trades memory for CPU in the standalone emulator. Its live heap is the profile
+// store (about 1.5 GiB for a million profiles), and with the default GOGC=100 marking
+// that heap again every time as much has been allocated was about a third of its CPU in
+// the benchmarks (docs/performance.md). GOGC=400 with a 4 GiB soft limit collects far
+// less often while bounding memory. $GOGC or $GOMEMLIMIT, when set, win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(4 << 30)
+	}
 }
 
 func loadStartupFiles(emu *Emulator, seedFile, faultsFile string) error {

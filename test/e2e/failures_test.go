@@ -137,6 +137,10 @@ func TestSIGTERMWritesReport(t *testing.T) {
 	if !ok || ee.ExitCode() != runner.ExitCancelled {
 		t.Fatalf("exit %v, want %d\n%s", err, runner.ExitCancelled, tail(stderr.String()))
 	}
+	// The Parquet source announced its row count: plain progress lines carry an ETA.
+	if !strings.Contains(stderr.String(), "rows/s") || !strings.Contains(stderr.String(), "ETA") {
+		t.Errorf("no progress line with an ETA in the output:\n%s", tail(stderr.String()))
+	}
 	var rep runner.RunReport
 	b, err := os.ReadFile(reportPath)
 	if err != nil {
