@@ -84,9 +84,9 @@ func openParquet(ctx context.Context, path string, batchRows int) (*parquetReade
 func (p *parquetReader) Schema() *arrow.Schema { return p.rr.Schema() }
 
 // rowsTotal is known from the Parquet footer before any row is read.
-func (p *parquetReader) rowsTotal() int64 { return p.pf.NumRows() }
-func (p *parquetReader) Next() bool            { return p.rr.Next() }
-func (p *parquetReader) Record() arrow.Record  { return p.rr.Record() }
+func (p *parquetReader) rowsTotal() int64     { return p.pf.NumRows() }
+func (p *parquetReader) Next() bool           { return p.rr.Next() }
+func (p *parquetReader) Record() arrow.Record { return p.rr.Record() }
 func (p *parquetReader) Err() error {
 	if err := p.rr.Err(); err != nil && err != io.EOF {
 		return err
