@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) \
             -X github.com/brazesync/brazesync/source/looker.Version=$(VERSION)
 BINARIES := brazesync braze-destination file-source snowflake-source looker-source
 
-.PHONY: build run test test-race bench vet fmt sample clean
+.PHONY: build run test test-race bench docs sample clean
 
 ## build: compile every binary into bin/
 build:
@@ -32,6 +32,10 @@ test-race:
 ## bench: the benchmark suite; prints one table and writes bench-results.json
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./test/bench/...
+
+## docs: regenerate docs/configuration.md from the spec structs (a test fails when it is stale)
+docs:
+	$(GO) run ./plugin/cmd/gen-docs
 
 ## sample: regenerate docs/examples/data (deterministic)
 sample:

@@ -183,7 +183,7 @@ func (r *resolver) findColumn(field, name string) (int, error) {
 
 func (r *resolver) resolve() error {
 	if err := r.resolveKey(); err != nil {
-		return err
+		return keyError{err}
 	}
 	if err := r.resolveAttributes(); err != nil {
 		return err
@@ -382,3 +382,13 @@ func (m *Mapping) newFieldWriter(f outField) (valueWriter, error) {
 	}
 	return w, nil
 }
+
+// ErrKeyColumn matches (errors.Is) every NewMapping error about the user key column: none found,
+// two found, or a key_column that names no column.
+var ErrKeyColumn = errors.New("key column error")
+
+// keyError marks a key-column error without changing its message.
+type keyError struct{ error }
+
+func (e keyError) Is(target error) bool { return target == ErrKeyColumn }
+func (e keyError) Unwrap() error        { return e.error }

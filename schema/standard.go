@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	_ "time/tzdata" // time_zone validation must not depend on the host's zoneinfo
@@ -276,4 +277,21 @@ func validISODate(s string) bool {
 	days := daysFromCivil(int64(y), m, d)
 	yy, mm, dd := civilFromDays(days)
 	return yy == int64(y) && mm == m && dd == d
+}
+
+// IsStandardField reports whether name is one of Braze's standard profile fields (braze-api.md §2.5),
+// which brazesync validates and normalises; any other name is a custom attribute.
+func IsStandardField(name string) bool {
+	_, ok := standardFields[name]
+	return ok
+}
+
+// StandardFields lists Braze's standard profile fields, sorted.
+func StandardFields() []string {
+	out := make([]string, 0, len(standardFields))
+	for name := range standardFields {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -278,7 +278,7 @@ func docText(f *ast.Field, prev, goName string) string {
 // object (looker.md §4.2) and carry no comments in the source.
 var queryFieldDocs = map[string]string{
 	"Model": "LookML model.", "View": "Explore (view) name.", "Fields": "Fields to select, e.g. users.external_id.",
-	"Pivots": "Pivot fields (pivoted measures cannot be sent as attributes; see docs/looker.md#pivots).",
+	"Pivots":  "Pivot fields (pivoted measures cannot be sent as attributes; see docs/looker.md#pivots).",
 	"Filters": "Field → Looker filter expression.", "Sorts": "Sort fields.", "Limit": "Row limit; -1 = all results.",
 	"QueryTimezone": "Time zone for the query's timestamps.",
 }

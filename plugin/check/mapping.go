@@ -1,6 +1,7 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,15 +13,6 @@ import (
 // pivotSeparator joins a pivoted Looker field and its pivot key in a column name
 // (source/looker.PivotSeparator; not imported so check does not depend on the Looker source).
 const pivotSeparator = "|"
-
-// standardFields are Braze's reserved profile fields (braze-api.md §2.5), as the schema package
-// validates them. A copy: schema keeps its table unexported (see the report to the lead).
-var standardFields = []string{
-	"first_name", "last_name", "home_city", "country", "language", "phone", "image_url", "email", "gender", "dob",
-	"time_zone", "email_subscribe", "push_subscribe", "email_open_tracking_disabled", "email_click_tracking_disabled",
-	"date_of_first_session", "date_of_last_session", "marked_email_as_spam_at", "current_location",
-	"subscription_groups", "push_tokens", "facebook", "twitter",
-}
 
 // checkTable maps one table as the destination will, and reports key, attributes, names and pivots.
 func checkTable(r *Result, prefix string, t *table, plugin string, ds *destination.Spec) {
@@ -58,11 +50,7 @@ func keySource(m *schema.Mapping) string {
 }
 
 // isKeyError tells the mapper's key errors (resolved first) from its attribute errors.
-func isKeyError(err error) bool {
-	s := err.Error()
-	return strings.HasPrefix(s, "no key column") || strings.HasPrefix(s, "two key columns") ||
-		strings.HasPrefix(s, "key_column:") || strings.HasPrefix(s, "key column ")
-}
+func isKeyError(err error) bool { return errors.Is(err, schema.ErrKeyColumn) }
 
 func keyFix(ds *destination.Spec) string {
 	want := ds.UserKey
@@ -148,14 +136,7 @@ func reportNames(r *Result, line string, m *schema.Mapping, ds *destination.Spec
 	r.add(Pass, line, detail, "")
 }
 
-func isStandard(a string) bool {
-	for _, s := range standardFields {
-		if a == s {
-			return true
-		}
-	}
-	return false
-}
+func isStandard(a string) bool { return schema.IsStandardField(a) }
 
 // lookalike returns the standard field a custom name probably meant: same letters ignoring case,
 // spaces, dashes and underscores ("First Name", "firstName", "E-mail").
@@ -163,7 +144,7 @@ func lookalike(a string) string {
 	norm := func(s string) string {
 		return strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(s))
 	}
-	for _, s := range standardFields {
+	for _, s := range schema.StandardFields() {
 		if norm(a) == norm(s) {
 			return s
 		}

@@ -19,10 +19,15 @@ func newHCLogger(log zerolog.Logger) hclog.Logger {
 
 type hclogSink struct{ log zerolog.Logger }
 
-// Accept forwards one hclog entry. go-plugin's own chatter (starting, handshake) is debug; the
-// plugin's lines keep their level.
+// Accept forwards one hclog entry. go-plugin's own chatter (mTLS setup, process start and exit),
+// on either side, is demoted to debug; the destination's own lines, which carry @module, keep their
+// level, and warnings and errors always do.
 func (s *hclogSink) Accept(name string, level hclog.Level, msg string, args ...interface{}) {
-	ev := s.log.WithLevel(zlevel(level))
+	lvl := zlevel(level)
+	if lvl < zerolog.WarnLevel && !hasArg(args, "@module") {
+		lvl = zerolog.DebugLevel
+	}
+	ev := s.log.WithLevel(lvl)
 	if name != "" {
 		ev = ev.Str("logger", name)
 	}
@@ -44,4 +49,13 @@ func zlevel(l hclog.Level) zerolog.Level {
 		return zerolog.ErrorLevel
 	}
 	return zerolog.InfoLevel
+}
+
+func hasArg(args []interface{}, key string) bool {
+	for i := 0; i < len(args); i += 2 {
+		if fmt.Sprint(args[i]) == key {
+			return true
+		}
+	}
+	return false
 }

@@ -84,9 +84,8 @@ func BenchmarkAtLimit(b *testing.B) {
 	b.ReportMetric(100*share, "%limit")
 	b.ReportMetric(r429, "429s")
 	n := len(runs)
-	name := fmt.Sprintf("(%d req / %v, %dk rows)", limit, window, rows/1000)
-	record(figure{Bench: "e2e at limit", Name: "share of allowed request rate " + name, Value: 100 * share, Unit: "%",
-		Target: ">= 95", Runs: n})
+	record(figure{Bench: "e2e at limit", Name: "share of allowed request rate", Value: 100 * share, Unit: "%",
+		Target: ">= 95", Runs: n, Note: fmt.Sprintf("limit %d requests per %v, %d rows", limit, window, rows)})
 	record(figure{Bench: "e2e at limit", Name: "429 responses", Value: r429, Unit: "count", Runs: n})
 	record(figure{Bench: "e2e at limit", Name: "429 share of requests", Value: p429, Unit: "%", Target: "< 1", Runs: n})
 	record(figure{Bench: "e2e at limit", Name: "rows/s", Value: rate, Unit: "rows/s", Braze: rate / (allowed * 75), Runs: n,

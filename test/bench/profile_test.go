@@ -15,8 +15,8 @@ var (
 	profErr  error
 )
 
-// profiledBin builds the profiling variants of brazesync, braze-destination and
-// file-source (test/bench/profiled/cmd) once, for runs with $BENCH_PROFILE_DIR set:
+// profiledBin builds the profiling variants of brazesync and its plugins
+// (test/bench/profiled/cmd) once, for runs with $BENCH_PROFILE_DIR set:
 // each process then writes NAME-PID.cpu.pprof and NAME-PID.allocs.pprof there.
 func profiledBin(b *testing.B, out string) string {
 	b.Helper()
@@ -29,7 +29,8 @@ func profiledBin(b *testing.B, out string) string {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", profDir+string(os.PathSeparator),
-			"./test/bench/profiled/cmd/brazesync", "./test/bench/profiled/cmd/braze-destination", "./test/bench/profiled/cmd/file-source")
+			"./test/bench/profiled/cmd/brazesync", "./test/bench/profiled/cmd/braze-destination", "./test/bench/profiled/cmd/file-source",
+			"./test/bench/profiled/cmd/snowflake-source", "./test/bench/profiled/cmd/looker-source")
 		cmd.Dir = testbin.Root()
 		if o, err := cmd.CombinedOutput(); err != nil {
 			profErr = err

@@ -68,16 +68,16 @@ func TestMain(m *testing.M) {
 }
 
 func printTable(w io.Writer, figs []figure) {
-	fmt.Fprintf(w, "\n%-22s %-38s %14s %-12s %9s  %-18s %4s\n", "benchmark", "figure", "value", "unit", "xBraze", "target", "runs")
-	fmt.Fprintln(w, strings.Repeat("-", 124))
+	fmt.Fprintf(w, "\n%-16s %-46s %12s %-12s %8s  %-14s %4s\n", "benchmark", "figure", "value", "unit", "xBraze", "target", "runs")
+	fmt.Fprintln(w, strings.Repeat("-", 132))
 	for _, f := range figs {
 		ratio := ""
 		if f.Braze != 0 {
 			ratio = fmt.Sprintf("%.2fx", f.Braze)
 		}
-		fmt.Fprintf(w, "%-22s %-38s %14s %-12s %9s  %-18s %4d\n", f.Bench, f.Name, human(f.Value), f.Unit, ratio, f.Target, f.Runs)
+		fmt.Fprintf(w, "%-16s %-46s %12s %-12s %8s  %-14s %4d\n", f.Bench, f.Name, human(f.Value), f.Unit, ratio, f.Target, f.Runs)
 		if f.Note != "" {
-			fmt.Fprintf(w, "%-22s   (%s)\n", "", f.Note)
+			fmt.Fprintf(w, "%-16s   (%s)\n", "", f.Note)
 		}
 	}
 	fmt.Fprintf(w, "xBraze: value / Braze's ceiling (75,000 rows/s, 1,000 requests/s). Medians of runs. %s\n", machine())

@@ -96,34 +96,41 @@ func BenchmarkSources(b *testing.B) {
 			b.Fatal(err)
 		}
 		spec := fmt.Sprintf(snowflakeSpec, keyPath, u.Hostname(), u.Port()) + sourceDest
-		sourceFigures(b, "snowflake-sourc", "snowflake", braze, spec, rows)
+		sourceFigures(b, "snowflake-sourc", "snowflake", braze, sf, spec, rows)
 	})
 	b.Run("looker", func(b *testing.B) {
 		const secret = "bench-looker-secret-41"
 		lk := startProc(b, []string{"LOOKEREMU_CLIENT_SECRET=" + secret}, "emulator", "looker", "--listen", "127.0.0.1:0",
 			"--rows", fmt.Sprint(rows))
 		spec := fmt.Sprintf(lookerSpec, lk.url, lookTyped) + sourceDest
-		sourceFigures(b, "looker-source", "looker json_detail", braze, spec, rows, "BENCH_LOOKER_SECRET="+secret)
+		sourceFigures(b, "looker-source", "looker", braze, lk, spec, rows, "BENCH_LOOKER_SECRET="+secret)
 	})
 }
 
-func sourceFigures(b *testing.B, proc, label string, braze *emulatorProc, spec string, rows int, env ...string) {
+// sourceFigures runs spec and records rows/s, brazesync's CPU, the source plugin's CPU
+// and memory, and the source emulator's CPU (srcEmu; not brazesync's cost).
+func sourceFigures(b *testing.B, proc, label string, braze, srcEmu *emulatorProc, spec string, rows int, env ...string) {
 	var runs []syncRun
+	var emuCPU []float64
 	for range b.N {
 		for range runsFromEnv("BENCH_SOURCE_RUNS", 2) {
+			before := srcEmu.cpu()
 			runs = append(runs, runSync(b, braze, spec, int64(rows), env...))
+			emuCPU = append(emuCPU, (srcEmu.cpu()-before).Seconds()/float64(rows)*1e6)
 		}
 	}
 	rate := collect(runs, syncRun.rowsPerSec)
 	n := len(runs)
-	name := fmt.Sprintf("%s rows/s (%dk rows)", label, rows/1000)
+	name := fmt.Sprintf("%s rows/s, %dk rows", label, rows/1000)
 	record(figure{Bench: "sources", Name: name, Value: rate, Unit: "rows/s", Braze: rate / brazeRowsPerSec, Runs: n})
-	record(figure{Bench: "sources", Name: "  " + label + " brazesync CPU per 1M rows", Value: collect(runs, syncRun.cpuPerMillion),
+	record(figure{Bench: "sources", Name: "  " + label + ": brazesync CPU per 1M rows", Value: collect(runs, syncRun.cpuPerMillion),
 		Unit: "core-s", Runs: n})
-	record(figure{Bench: "sources", Name: "  " + label + " source CPU per 1M rows",
+	record(figure{Bench: "sources", Name: "  " + label + ": source CPU per 1M rows",
 		Value: collect(runs, func(r syncRun) float64 { return r.procs[proc].cpu.Seconds() / float64(r.rows) * 1e6 }), Unit: "core-s", Runs: n})
-	record(figure{Bench: "sources", Name: "  " + label + " source peak RSS",
+	record(figure{Bench: "sources", Name: "  " + label + ": source peak RSS",
 		Value: collect(runs, func(r syncRun) float64 { return mib(r.procs[proc].peak) }), Unit: "MiB", Target: "<= 150", Runs: n})
+	record(figure{Bench: "sources", Name: "  " + label + ": emulator CPU per 1M", Value: median(emuCPU), Unit: "core-s", Runs: n,
+		Note: "the " + label + " emulator's own cost, not brazesync's"})
 }
 
 // keyPair writes an RSA private key (PKCS#8, for the source) and its public key (for the

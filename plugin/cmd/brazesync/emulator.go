@@ -34,7 +34,9 @@ func actionHubCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return actionhub.Main(ctx, args, stdout, stderr)
 }
 
+// writeReportTo prints the report as one line of JSON, so an orchestrator that keeps the last line
+// of stdout (Airflow's XCom) gets all of it.
 func writeReportTo(w io.Writer, rep *runner.RunReport) {
-	b, _ := json.MarshalIndent(rep, "", "  ")
+	b, _ := json.Marshal(rep)
 	fmt.Fprintln(w, string(b))
 }

@@ -79,11 +79,17 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 	if err != nil || level == "" {
 		return zerolog.Logger{}, fmt.Errorf("--log-level: %q is not one of trace, debug, info, warn, error", level)
 	}
+	quiet := func(w io.Writer) io.Writer {
+		if lvl <= zerolog.DebugLevel {
+			return w
+		}
+		return runner.QuietWriter(w)
+	}
 	switch format {
 	case "json":
-		return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+		return zerolog.New(quiet(w)).Level(lvl).With().Timestamp().Logger(), nil
 	case "text":
-		return zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}).Level(lvl).With().Timestamp().Logger(), nil
+		return zerolog.New(quiet(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339})).Level(lvl).With().Timestamp().Logger(), nil
 	}
 	return zerolog.Logger{}, fmt.Errorf("--log-format: %q is not one of text, json", format)
 }
