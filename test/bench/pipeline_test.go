@@ -27,6 +27,9 @@ const benchKey = "bench-key-5521"
 type emulatorProc struct {
 	cmd *exec.Cmd
 	url string
+	// poll makes runSync sample the accepted-request counter during the run, to measure
+	// the steady request rate (syncRun.steadyRate).
+	poll bool
 }
 
 func startEmulator(b *testing.B, args ...string) *emulatorProc {
@@ -137,6 +140,9 @@ type syncRun struct {
 	report runner.RunReport
 	emuCPU time.Duration
 	emu    brazeemu.Stats
+	// steadyRate is accepted (201) requests per second between the first and the last
+	// accepted request, start-up and shut-down excluded (only with emulatorProc.poll).
+	steadyRate float64
 }
 
 func (r syncRun) rowsPerSec() float64 { return float64(r.rows) / r.wall.Seconds() }
@@ -173,6 +179,10 @@ func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...st
 		b.Fatal(err)
 	}
 	w := watchTree(cmd.Process.Pid)
+	var poll *acceptPoller
+	if emu.poll {
+		poll = pollAccepted(emu.url)
+	}
 	err := cmd.Wait()
 	wall := time.Since(start)
 	w.stop()
@@ -181,6 +191,9 @@ func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...st
 	}
 	run := syncRun{rows: rows, wall: wall, procs: w.byName(), emuCPU: emu.cpu() - emuCPU, emu: emu.stats(b)}
 	run.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if poll != nil {
+		run.steadyRate = poll.stop()
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -244,4 +257,66 @@ func getenv(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// acceptPoller samples the emulator's count of 201 answers every 50 ms.
+type acceptPoller struct {
+	done chan struct{}
+	out  chan float64
+}
+
+type acceptSample struct {
+	at       time.Time
+	accepted int
+}
+
+func pollAccepted(base string) *acceptPoller {
+	p := &acceptPoller{done: make(chan struct{}), out: make(chan float64, 1)}
+	go func() {
+		var samples []acceptSample
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				p.out <- steadyRate(samples)
+				return
+			case <-t.C:
+			}
+			resp, err := http.Get(base + "/_emulator/stats")
+			if err != nil {
+				continue
+			}
+			var st brazeemu.Stats
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if err == nil {
+				samples = append(samples, acceptSample{time.Now(), st.Status[201]})
+			}
+		}
+	}()
+	return p
+}
+
+func (p *acceptPoller) stop() float64 {
+	close(p.done)
+	return <-p.out
+}
+
+// steadyRate is the accepted-request rate from the first sample showing any accepted
+// request to the first sample showing the final count.
+func steadyRate(xs []acceptSample) float64 {
+	first, last := -1, -1
+	for i, x := range xs {
+		if first < 0 && x.accepted > 0 {
+			first = i
+		}
+		if last < 0 || x.accepted > xs[last].accepted {
+			last = i
+		}
+	}
+	if first < 0 || last <= first {
+		return 0
+	}
+	return float64(xs[last].accepted-xs[first].accepted) / xs[last].at.Sub(xs[first].at).Seconds()
 }

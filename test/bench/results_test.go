@@ -25,14 +25,15 @@ const (
 
 // figure is one line of the results table.
 type figure struct {
-	Bench  string  `json:"bench"`
-	Name   string  `json:"figure"`
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit"`
-	Braze  float64 `json:"vs_braze_ceiling,omitempty"` // Value / Braze's ceiling, where it applies
-	Target string  `json:"target,omitempty"`
-	Runs   int     `json:"runs"` // the value is the median of this many runs
-	Note   string  `json:"note,omitempty"`
+	Bench  string    `json:"bench"`
+	Name   string    `json:"figure"`
+	Value  float64   `json:"value"`
+	Unit   string    `json:"unit"`
+	Braze  float64   `json:"vs_braze_ceiling,omitempty"` // Value / Braze's ceiling, where it applies
+	Target string    `json:"target,omitempty"`
+	Runs   int       `json:"runs"` // the value is the median of this many runs
+	Note   string    `json:"note,omitempty"`
+	When   time.Time `json:"measured"`
 }
 
 var results struct {
@@ -41,6 +42,7 @@ var results struct {
 }
 
 func record(f figure) {
+	f.When = time.Now().UTC().Truncate(time.Second)
 	results.Lock()
 	defer results.Unlock()
 	for i, g := range results.figs {
@@ -110,17 +112,39 @@ func machine() string {
 	return fmt.Sprintf("Machine: %d CPUs (%s), %s, load %s.", runtime.NumCPU(), model, runtime.Version(), load)
 }
 
+// resultsFile is the JSON file of the latest figures. Running a subset of the
+// benchmarks replaces the figures of the benchmarks it ran and keeps the others.
+type resultsFile struct {
+	When    time.Time `json:"when"`
+	Machine string    `json:"machine"`
+	Figures []figure  `json:"figures"`
+}
+
 func writeJSON(figs []figure) error {
-	out := struct {
-		When    time.Time `json:"when"`
-		Machine string    `json:"machine"`
-		Figures []figure  `json:"figures"`
-	}{time.Now().UTC(), machine(), figs}
+	path := filepath.Join(testbin.Root(), "bench-results.json")
+	ran := map[string]bool{}
+	for _, f := range figs {
+		ran[f.Bench] = true
+	}
+	var old resultsFile
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &old) == nil {
+		var kept []figure
+		for _, f := range old.Figures {
+			if !ran[f.Bench] {
+				kept = append(kept, f)
+			}
+		}
+		figs = append(kept, figs...)
+	}
+	order := []string{"convert", "e2e unlimited", "e2e at limit", "scale", "sources"}
+	slices.SortStableFunc(figs, func(a, b figure) int {
+		return slices.Index(order, a.Bench) - slices.Index(order, b.Bench)
+	})
+	out := resultsFile{time.Now().UTC(), machine(), figs}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding results: %w", err)
 	}
-	path := filepath.Join(testbin.Root(), "bench-results.json")
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

@@ -53,11 +53,15 @@ type attrOp struct {
 	fields []fieldOp
 }
 
-// controlKeys are attributes-object keys that are not profile writes. bio is listed
-// because Braze no longer processes it and does not treat it as custom (§2.4).
-var controlKeys = map[string]bool{
-	"external_id": true, "braze_id": true, "user_alias": true,
-	"_update_existing_only": true, "_merge_objects": true, "push_token_import": true, "bio": true,
+// isControlKey reports attributes-object keys that are not profile writes. bio is listed
+// because Braze no longer processes it and does not treat it as custom (§2.4). A switch,
+// not a map: it runs for every key of every object.
+func isControlKey(k string) bool {
+	switch k {
+	case "external_id", "braze_id", "user_alias", "_update_existing_only", "_merge_objects", "push_token_import", "bio":
+		return true
+	}
+	return false
 }
 
 // prepareAttributes validates one attributes object. nestedBad reports an invalid
@@ -82,7 +86,7 @@ func (e *Emulator) prepareAttributes(raw any) (op attrOp, nestedBad bool, errTyp
 	var buf [16]string
 	keys := buf[:0]
 	for k := range m {
-		if !controlKeys[k] && k != idKey {
+		if !isControlKey(k) && k != idKey {
 			keys = append(keys, k)
 		}
 	}

@@ -249,4 +249,3 @@ func appendStruct(b *array.StructBuilder, dt *arrow.StructType, v any) error {
 	}
 	return nil
 }
-

@@ -47,20 +47,20 @@ func TestRunFailsClearly(t *testing.T) {
 			}
 			res := syncSpec(t, fmt.Sprintf(fileToBraze, tc.file, tc.extra),
 				map[string]string{"BRAZE_API_KEY": tc.apiKey, "BRAZE_ENDPOINT": endpoint})
-			if res.code != tc.wantCode {
-				t.Errorf("exit code %d, want %d\n%s", res.code, tc.wantCode, res.stderr)
+			if res.Code != tc.wantCode {
+				t.Errorf("exit code %d, want %d\n%s", res.Code, tc.wantCode, res.Stderr)
 			}
-			if !strings.Contains(res.stderr, tc.wantMsg) {
-				t.Errorf("stderr does not say %q:\n%s", tc.wantMsg, res.stderr)
+			if !strings.Contains(res.Stderr, tc.wantMsg) {
+				t.Errorf("stderr does not say %q:\n%s", tc.wantMsg, res.Stderr)
 			}
 			if n := len(emu.Profiles()); n != 0 {
 				t.Errorf("%d profiles written despite the error", n)
 			}
-			if res.report == nil || res.report.Status != "failed" {
-				t.Errorf("report missing or not failed: %+v", res.report)
+			if res.Report == nil || res.Report.Status != "failed" {
+				t.Errorf("report missing or not failed: %+v", res.Report)
 			}
-			assertNoSecret(t, res, tc.apiKey)
-			assertNoSecret(t, res, key)
+			testbin.AssertNoSecret(t, res, tc.apiKey)
+			testbin.AssertNoSecret(t, res, key)
 		})
 	}
 }

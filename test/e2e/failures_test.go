@@ -73,13 +73,13 @@ func TestPluginFailureModes(t *testing.T) {
 				env[k] = v
 			}
 			res := syncSpec(t, fmt.Sprintf(smallBatches, tc.path), env, tc.args...)
-			if res.code != runner.ExitPlugin {
-				t.Errorf("exit code %d, want %d\n%s", res.code, runner.ExitPlugin, tail(res.stderr))
+			if res.Code != runner.ExitPlugin {
+				t.Errorf("exit code %d, want %d\n%s", res.Code, runner.ExitPlugin, tail(res.Stderr))
 			}
-			if !strings.Contains(res.stderr, tc.wantMsg) || !strings.Contains(res.stderr, `destination "braze"`) {
-				t.Errorf("stderr does not name the plugin and %q:\n%s", tc.wantMsg, tail(res.stderr))
+			if !strings.Contains(res.Stderr, tc.wantMsg) || !strings.Contains(res.Stderr, `destination "braze"`) {
+				t.Errorf("stderr does not name the plugin and %q:\n%s", tc.wantMsg, tail(res.Stderr))
 			}
-			rep := res.report
+			rep := res.Report
 			if rep == nil || rep.Status != "failed" {
 				t.Fatalf("report missing or not failed: %+v", rep)
 			}
@@ -94,7 +94,7 @@ func TestPluginFailureModes(t *testing.T) {
 			if got := int64(len(emu.Profiles())); got < d.UsersSent {
 				t.Errorf("report says %d users sent, Braze holds %d", d.UsersSent, got)
 			}
-			assertNoSecret(t, res, key)
+			testbin.AssertNoSecret(t, res, key)
 		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/testbin"
 )
 
 const memoryRows = 2_000_000
@@ -32,12 +33,15 @@ func TestMemoryStaysFlat(t *testing.T) {
 	writeNarrowParquet(t, data, memoryRows)
 	spec := fmt.Sprintf(fileToBraze, data, "    rate_limit: -1\n    concurrency: 8\n")
 	sampler := newRSSSampler()
-	res := syncSpecWatched(t, spec, map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()}, sampler)
-	if res.code != 0 {
-		t.Fatalf("exit %d\n%s", res.code, tail(res.stderr))
+	res := testbin.Sync(t, spec, testbin.SyncOptions{
+		Env:   map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()},
+		Watch: sampler.start,
+	})
+	if res.Code != 0 {
+		t.Fatalf("exit %d\n%s", res.Code, tail(res.Stderr))
 	}
-	if res.report.UsersSent != memoryRows || !res.report.Balanced() {
-		t.Fatalf("report: %+v", res.report.Report)
+	if res.Report.UsersSent != memoryRows || !res.Report.Balanced() {
+		t.Fatalf("report: %+v", res.Report.Report)
 	}
 	// /proc truncates process names to 15 characters.
 	for _, name := range []string{"brazesync", "braze-destinati"} {
@@ -174,16 +178,22 @@ func procRSS(pid int) (name string, rss int64, ok bool) {
 	return name, rss, ok && name != ""
 }
 
-// watch samples pid every 100 ms until done is closed.
-func (s *rssSampler) watch(pid int, done <-chan struct{}) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			s.sample(pid)
+// start samples pid every 100 ms until the returned stop is called.
+func (s *rssSampler) start(pid int) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				s.sample(pid)
+			}
 		}
-	}
+	}()
+	return func() { close(done); <-finished }
 }

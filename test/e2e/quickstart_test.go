@@ -33,11 +33,11 @@ func TestQuickstartSpecEndToEnd(t *testing.T) {
 	s = replaceAll(s, "path: bin/", "path: {{BIN}}/")
 	s = replaceAll(s, "path: docs/", "path: {{ROOT}}/docs/")
 	res := syncSpec(t, s, map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()})
-	if res.code != 0 {
-		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	if res.Code != 0 {
+		t.Fatalf("exit %d\n%s", res.Code, res.Stderr)
 	}
 	users := sampledata.Users(sampledata.DefaultUsers, sampledata.DefaultSeed)
-	rep := res.report
+	rep := res.Report
 	if rep == nil || !rep.Balanced() {
 		t.Fatalf("report missing or does not add up: %+v", rep)
 	}
@@ -62,8 +62,8 @@ func TestQuickstartSpecEndToEnd(t *testing.T) {
 	for _, u := range users {
 		checkUser(t, emu, u)
 	}
-	checkDeadLetters(t, filepath.Join(res.dir, "brazesync-dead-letter.jsonl"), users)
-	assertNoSecret(t, res, key)
+	checkDeadLetters(t, filepath.Join(res.Dir, "brazesync-dead-letter.jsonl"), users)
+	testbin.AssertNoSecret(t, res, key)
 }
 
 func checkUser(t *testing.T, emu *brazeemu.Emulator, u sampledata.User) {

@@ -4,14 +4,7 @@
 package lookere2e
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -70,44 +63,21 @@ func TestLookerLookToBrazeRowByRow(t *testing.T) {
 	looker := lookeremu.Start(t, opts)
 	braze := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{apiKey}})
 
-	dir := t.TempDir()
 	spec := fmt.Sprintf(specTmpl, looker.URL(), looker.ClientID(), lookeremu.LookTyped, lookeremu.SeedModel, lookeremu.SeedView)
-	spec = strings.ReplaceAll(spec, "{{BIN}}", testbin.Dir(t))
-	specPath := filepath.Join(dir, "spec.yml")
-	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
+	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{
+		"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": braze.URL(), "LOOKER_CLIENT_SECRET": secret}})
+	if res.Code != 0 {
+		t.Fatalf("brazesync sync: exit %d\n%s", res.Code, res.Stderr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	reportPath := filepath.Join(dir, "report.json")
-	cmd := exec.CommandContext(ctx, testbin.Path(t, "brazesync"), "sync", "--log-format", "json", "--report", reportPath, specPath)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+apiKey, "BRAZE_ENDPOINT="+braze.URL(), "LOOKER_CLIENT_SECRET="+secret)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("brazesync sync: %v\n%s", err, stderr.String())
-	}
-	for _, s := range []string{secret, apiKey} {
-		if strings.Contains(stderr.String(), s) {
-			t.Errorf("a secret appears in the output")
-		}
-	}
-	var rep struct {
-		RowsRead  int64  `json:"rows_read"`
-		UsersSent int64  `json:"users_sent"`
-		Status    string `json:"status"`
-	}
-	b, err := os.ReadFile(reportPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
+	testbin.AssertNoSecret(t, res, secret)
+	testbin.AssertNoSecret(t, res, apiKey)
+	rep := res.Report
+	if rep == nil {
+		t.Fatal("no report")
 	}
 	// Two tables of rows rows each: every row read and delivered.
-	if rep.Status != "success" || rep.RowsRead != 2*rows || rep.UsersSent+rowsMerged(b) != 2*rows {
-		t.Fatalf("report: %s", b)
+	if rep.Status != "success" || rep.RowsRead != 2*rows || rep.UsersSent+rep.RowsMerged != 2*rows || !rep.Balanced() {
+		t.Fatalf("report: %+v", rep.Report)
 	}
 	if n := len(braze.Profiles()); n != rows {
 		t.Fatalf("Braze holds %d profiles, want %d", n, rows)
@@ -143,15 +113,6 @@ func TestLookerLookToBrazeRowByRow(t *testing.T) {
 	if st := looker.Stats(); st.Throttled != 0 || st.Logins == 0 {
 		t.Logf("looker stats: %+v", st)
 	}
-}
-
-// rowsMerged reads rows folded into another row for the same user.
-func rowsMerged(report []byte) int64 {
-	var r struct {
-		RowsMerged int64 `json:"rows_merged"`
-	}
-	_ = json.Unmarshal(report, &r)
-	return r.RowsMerged
 }
 
 // asTime renders a stored date attribute as UTC for comparison.

@@ -5,7 +5,6 @@
 package snowflakee2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -13,7 +12,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,29 +117,20 @@ func runAndCheck(t *testing.T, query string, want map[string]map[string]string, 
 	braze := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{apiKey}})
 	host, port := sf.HostPort()
 	spec := fmt.Sprintf(specTmpl, keyPath, host, port, query)
-	spec = strings.ReplaceAll(spec, "{{BIN}}", testbin.Dir(t))
-	specPath := filepath.Join(dir, "spec.yml")
-	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
+	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": braze.URL()}})
+	if res.Code != 0 {
+		t.Fatalf("brazesync sync: exit %d\n%s", res.Code, res.Stderr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testbin.Path(t, "brazesync"), "sync", "--log-format", "json", "--report", filepath.Join(dir, "report.json"), specPath)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+apiKey, "BRAZE_ENDPOINT="+braze.URL())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("brazesync sync: %v\n%s", err, stderr.String())
-	}
-	if strings.Contains(stderr.String(), "PRIVATE KEY") {
-		t.Error("the private key appears in the output")
+	testbin.AssertNoSecret(t, res, "PRIVATE KEY")
+	testbin.AssertNoSecret(t, res, apiKey)
+	if res.Report == nil || !res.Report.Balanced() {
+		t.Errorf("report missing or unbalanced: %+v", res.Report)
 	}
 	profiles := braze.Profiles()
 	if len(profiles) != len(want) {
 		t.Fatalf("Braze holds %d profiles, want %d (the NULL-id row is skipped)", len(profiles), len(want))
 	}
-	dead, _ := os.ReadFile(filepath.Join(dir, "dead.jsonl"))
+	dead, _ := os.ReadFile(filepath.Join(res.Dir, "dead.jsonl"))
 	for _, id := range rejected {
 		if !strings.Contains(string(dead), `"key":"`+id+`"`) {
 			t.Errorf("row %s is not in the dead-letter file:\n%s", id, dead)
