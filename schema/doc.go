@@ -35,8 +35,11 @@
 //     drops all nested updates of a request containing a null); dates are
 //     {"$time": "..."}; over 100 KB is rejected.
 //   - CloudQuery extensions: uuid as its 36-character text; json embedded
-//     raw after json.Valid (a JSON null counts as null*); inet as a string;
-//     mac as "aa:bb:cc:dd:ee:ff".
+//     raw once it is valid JSON that Braze would store (a JSON null counts
+//     as null*; arrays must hold only scalars or only objects, objects no
+//     null values and only valid nested keys, strings ≤ 255 characters —
+//     anything else rejects the row rather than being dropped by Braze
+//     without a word); inet as a string; mac as "aa:bb:cc:dd:ee:ff".
 //   - binary, large_binary, fixed_size_binary*: unsupported (an error at
 //     NewMapping if such a column is mapped): Braze has no binary type and a
 //     silent base64 would create meaningless strings. Cast in the query.

@@ -36,7 +36,7 @@ import (
 
 // pages are the documents this test owns (docs/emulator-braze.md has its own test in test/brazeemu).
 var pages = []string{"troubleshooting.md", "operations.md", "cloudquery.md", "scheduling.md",
-	"guide-snowflake.md", "guide-looker.md", "quickstart.md", "README.md"}
+	"guide-snowflake.md", "guide-looker.md", "quickstart.md", "README.md", "looker.md", "snowflake.md", "mapping.md"}
 
 type block struct {
 	lang, body string
