@@ -104,17 +104,18 @@ func (r *Report) derive(now time.Time) {
 	r.RowsPerSecond = float64(r.RowsRead) / d
 }
 
-// WriteFile writes the report as indented JSON, atomically (temp file + rename), so that an
-// orchestrator never reads half a report.
-func (r *Report) WriteFile(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+// WriteFile writes the report as indented JSON, atomically.
+func (r *Report) WriteFile(path string) error { return WriteJSONFile(path, r) }
+
+// WriteJSONFile writes v as indented JSON through a temp file and a rename, so that an orchestrator
+// never reads half a report.
+func WriteJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding report: %w", err)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating report folder: %w", err)
-		}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("creating report folder: %w", err)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {

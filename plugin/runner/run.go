@@ -267,7 +267,7 @@ func (rr *RunReport) finish(opts Options, err error) *RunReport {
 }
 
 // WriteFile writes the run report (with per-destination detail) atomically.
-func (rr *RunReport) WriteFile(path string) error { return writeJSONFile(path, rr) }
+func (rr *RunReport) WriteFile(path string) error { return report.WriteJSONFile(path, rr) }
 
 func tableNameOf(sc *arrow.Schema) string {
 	if v, ok := sc.Metadata().GetValue(cqschema.MetadataTableName); ok {

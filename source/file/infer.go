@@ -16,8 +16,9 @@ const inferLines = 1000
 
 // inferNDJSON derives a schema from the first lines of an NDJSON file: booleans, integers (int64),
 // other numbers (float64), RFC 3339 strings (timestamp, UTC), other strings, arrays of strings, and
-// objects kept as JSON text. A column whose values disagree becomes a string. Columns keep the order
-// in which they first appear.
+// objects kept as JSON text. Integers and floats in one column make it float64; any other
+// disagreement is an error naming the column (Arrow's reader cannot put a number into a string
+// column, and guessing would change values). Columns keep the order in which they first appear.
 func inferNDJSON(path string) (*arrow.Schema, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -44,7 +45,11 @@ func inferNDJSON(path string) (*arrow.Schema, error) {
 			if !seen {
 				order = append(order, k)
 			}
-			types[k] = unify(prev, t)
+			u := unify(prev, t)
+			if u == nil {
+				return nil, fmt.Errorf("%s line %d: column %q holds both %s and %s values; give it one type", path, n+1, k, prev, t)
+			}
+			types[k] = u
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -94,5 +99,5 @@ func unify(a, b arrow.DataType) arrow.DataType {
 	case a.ID() == arrow.INT64 && b.ID() == arrow.FLOAT64, a.ID() == arrow.FLOAT64 && b.ID() == arrow.INT64:
 		return arrow.PrimitiveTypes.Float64
 	}
-	return arrow.BinaryTypes.String
+	return nil
 }

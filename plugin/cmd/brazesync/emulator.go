@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
-	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/source/actionhub"
 	"github.com/brazesync/brazesync/test/brazeemu"
 	"github.com/brazesync/brazesync/test/lookeremu"
@@ -32,11 +30,4 @@ func emulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 func actionHubCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return actionhub.Main(ctx, args, stdout, stderr)
-}
-
-// writeReportTo prints the report as one line of JSON, so an orchestrator that keeps the last line
-// of stdout (Airflow's XCom) gets all of it.
-func writeReportTo(w io.Writer, rep *runner.RunReport) {
-	b, _ := json.Marshal(rep)
-	fmt.Fprintln(w, string(b))
 }

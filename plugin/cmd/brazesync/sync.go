@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -92,4 +93,11 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 		return zerolog.New(quiet(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339})).Level(lvl).With().Timestamp().Logger(), nil
 	}
 	return zerolog.Logger{}, fmt.Errorf("--log-format: %q is not one of text, json", format)
+}
+
+// writeReportTo prints the report as one line of JSON, so an orchestrator that keeps the last line
+// of stdout (Airflow's XCom) gets all of it.
+func writeReportTo(w io.Writer, rep *runner.RunReport) {
+	b, _ := json.Marshal(rep)
+	fmt.Fprintln(w, string(b))
 }
