@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,11 @@ func TestQuickstartSpecEndToEnd(t *testing.T) {
 		checkUser(t, emu, u)
 	}
 	checkDeadLetters(t, filepath.Join(res.Dir, "brazesync-dead-letter.jsonl"), users)
+	// The plugin's structured log lines reach the runner's log, fields and level kept.
+	if !strings.Contains(res.Stderr, `"message":"mapped table"`) || !strings.Contains(res.Stderr, `"key_column":"user_id"`) ||
+		!strings.Contains(res.Stderr, `"destination":"braze"`) {
+		t.Errorf("the destination plugin's log line is not in the runner's log:\n%s", tail(res.Stderr))
+	}
 	testbin.AssertNoSecret(t, res, key)
 }
 
