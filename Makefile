@@ -19,11 +19,11 @@ build:
 run: build
 	@bash test/quickstart.sh
 
-## test: the whole suite (what .ci/run calls)
-test:
+## test: the whole suite (what .ci/run calls); end-to-end tests use the binaries just built
+test: build
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
-	$(GO) test -timeout 25m ./...
+	BRAZESYNC_BIN=$(CURDIR)/bin $(GO) test -timeout 25m ./...
 
 ## test-race: the suite under the race detector (slower)
 test-race:

@@ -116,12 +116,13 @@ type Result struct {
 func (c *Client) Track(ctx context.Context, body []byte) (Result, error) {
 	var res Result
 	for {
-		if err := c.limiter.Wait(ctx); err != nil {
+		tk, err := c.limiter.acquire(ctx)
+		if err != nil {
 			return res, fmt.Errorf("waiting for the rate limiter: %w", err)
 		}
 		res.Attempts++
 		res.BytesSent += int64(len(body))
-		wait, err := c.attempt(ctx, body, &res)
+		wait, err := c.attempt(ctx, tk, body, &res)
 		if err == nil {
 			return res, nil
 		}
@@ -173,8 +174,9 @@ func (c *Client) Preflight(ctx context.Context) error {
 	}
 }
 
-// attempt sends the body once. It returns the server's Retry-After (capped), if any.
-func (c *Client) attempt(ctx context.Context, body []byte, res *Result) (time.Duration, error) {
+// attempt sends the body once, under the limiter's ticket tk. It returns the server's Retry-After
+// (capped), if any.
+func (c *Client) attempt(ctx context.Context, tk ticket, body []byte, res *Result) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.track, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("building request: %w", err)
@@ -188,7 +190,7 @@ func (c *Client) attempt(ctx context.Context, body []byte, res *Result) (time.Du
 		return 0, transportError(err)
 	}
 	defer resp.Body.Close()
-	c.limiter.Observe(resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"), resp.Header.Get("X-RateLimit-Reset"))
+	c.limiter.observe(tk, resp.StatusCode, readRateHeaders(resp.Header))
 	res.Status = resp.StatusCode
 	return c.retry.retryAfter(resp.Header), c.readAnswer(resp, res)
 }

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,22 +54,35 @@ func BenchmarkEndToEnd(b *testing.B) {
 }
 
 // BenchmarkAtLimit: the same pipeline with the emulator and the destination both at a
-// rate limit. Braze's is 3,000 requests per 3 s; the run uses the same rate in a 10x
-// shorter window (300 per 0.3 s, $BENCH_LIMIT_WINDOW_REQUESTS per $BENCH_LIMIT_WINDOW)
-// so a window boundary is crossed often and the run stays short. Share of the limit =
-// accepted requests / (wall time × allowed rate), wall time including start-up.
+// rate limit in Braze's 3 s window ($BENCH_LIMIT_WINDOW), at each request count of
+// $BENCH_LIMIT_RATES (default "3000,1000": Braze's limit, and a third of it, at which a
+// shared 2-core machine has CPU to spare for the emulator, so that the pacing itself is
+// what is measured). A shorter window with proportionally fewer requests is not the same
+// test: the destination's burst allowance is 1% of the limit, and at 100 per 300 ms that
+// is one request, which loses every timer overshoot (docs/performance.md).
 func BenchmarkAtLimit(b *testing.B) {
-	limit := runsFromEnv("BENCH_LIMIT_WINDOW_REQUESTS", 300)
-	window := 300 * time.Millisecond
+	window := 3 * time.Second
 	if d, err := time.ParseDuration(getenv("BENCH_LIMIT_WINDOW", "")); err == nil && d > 0 {
 		window = d
 	}
-	rows := runsFromEnv("BENCH_LIMIT_ROWS", e2eRows)
+	for _, f := range strings.Split(getenv("BENCH_LIMIT_RATES", "3000,1000"), ",") {
+		limit, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || limit <= 0 {
+			b.Fatalf("BENCH_LIMIT_RATES: %q is not a request count", f)
+		}
+		b.Run(fmt.Sprint(limit), func(b *testing.B) { atLimit(b, limit, window) })
+	}
+}
+
+// atLimit runs $BENCH_LIMIT_RUNS syncs at limit requests per window. Rows: enough for
+// about 13 s at the limit, or $BENCH_LIMIT_ROWS.
+func atLimit(b *testing.B, limit int, window time.Duration) {
+	allowed := float64(limit) / window.Seconds()
+	rows := runsFromEnv("BENCH_LIMIT_ROWS", min(e2eRows, int(allowed*75*13)/100_000*100_000))
 	emu := startEmulator(b, "--rate-limit", fmt.Sprint(limit), "--rate-window", window.String())
 	emu.poll = true
 	path := benchParquet(b, rows)
 	extra := fmt.Sprintf("    rate_limit: %d\n    rate_window: %s\n", limit, window)
-	allowed := float64(limit) / window.Seconds()
 	var runs []syncRun
 	for range b.N {
 		for range runsFromEnv("BENCH_LIMIT_RUNS", 2) {
@@ -83,19 +98,23 @@ func BenchmarkAtLimit(b *testing.B) {
 	rate := collect(runs, syncRun.rowsPerSec)
 	cpu := collect(runs, syncRun.cpuPerMillion)
 	cpuShare := collect(runs, func(r syncRun) float64 { return r.cpu.Seconds() / r.wall.Seconds() })
-	b.ReportMetric(100*share, "%limit")
+	emuShare := collect(runs, func(r syncRun) float64 { return r.emuCPU.Seconds() / r.wall.Seconds() })
+	b.ReportMetric(100*steady, "%limit")
 	b.ReportMetric(r429, "429s")
 	n := len(runs)
-	record(figure{Bench: "e2e at limit", Name: "share of allowed request rate, steady", Value: 100 * steady, Unit: "%",
-		Target: ">= 95", Runs: n, Note: fmt.Sprintf("limit %d requests per %v, %d rows; from the first to the last accepted request", limit, window, rows)})
-	record(figure{Bench: "e2e at limit", Name: "share of allowed rate, whole run", Value: 100 * share, Unit: "%", Runs: n,
+	bench := fmt.Sprintf("limit %d/%v", limit, window)
+	record(figure{Bench: bench, Name: "share of allowed request rate, steady", Value: 100 * steady, Unit: "%",
+		Target: ">= 95", Runs: n, Note: fmt.Sprintf("%.0f requests/s allowed (%.2fx Braze's), %d rows; first to last accepted request",
+			allowed, allowed/brazeRequestsPerSec, rows)})
+	record(figure{Bench: bench, Name: "share of allowed rate, whole run", Value: 100 * share, Unit: "%", Runs: n,
 		Note: "accepted requests / (wall time of brazesync sync, start-up included)"})
-	record(figure{Bench: "e2e at limit", Name: "429 responses", Value: r429, Unit: "count", Runs: n})
-	record(figure{Bench: "e2e at limit", Name: "429 share of requests", Value: p429, Unit: "%", Target: "< 1", Runs: n})
-	record(figure{Bench: "e2e at limit", Name: "rows/s", Value: rate, Unit: "rows/s", Braze: rate / (allowed * 75), Runs: n,
-		Note: "xBraze here is against the scaled limit in force"})
-	record(figure{Bench: "e2e at limit", Name: "brazesync CPU per 1M rows", Value: cpu, Unit: "core-s", Runs: n})
-	record(figure{Bench: "e2e at limit", Name: "brazesync CPU while at the limit", Value: 100 * cpuShare, Unit: "% of a core", Runs: n})
+	record(figure{Bench: bench, Name: "429 responses", Value: r429, Unit: "count", Runs: n})
+	record(figure{Bench: bench, Name: "429 share of requests", Value: p429, Unit: "%", Target: "< 1", Runs: n})
+	record(figure{Bench: bench, Name: "rows/s", Value: rate, Unit: "rows/s", Braze: rate / brazeRowsPerSec, Runs: n})
+	record(figure{Bench: bench, Name: "brazesync CPU per 1M rows", Value: cpu, Unit: "core-s", Runs: n})
+	record(figure{Bench: bench, Name: "brazesync CPU while at the limit", Value: 100 * cpuShare, Unit: "% of a core", Runs: n})
+	record(figure{Bench: bench, Name: "emulator CPU while at the limit", Value: 100 * emuShare, Unit: "% of a core", Runs: n,
+		Note: "not brazesync's: when brazesync + emulator + other load exceed the 2 cores, the share above drops"})
 }
 
 // BenchmarkScale: 1,000,000 rows against $BENCH_SCALE_ROWS (default 10,000,000), rate

@@ -85,3 +85,38 @@ func BenchmarkTrack(b *testing.B) {
 		reportThroughput(b)
 	})
 }
+
+// BenchmarkTrackManyUsers is /users/track as brazesync's benchmarks drive it: bodies
+// shaped like the destination's (a key, four typed attributes and an export flag), each
+// request creating 75 new profiles, so the store grows as in a million-row run (b.N
+// requests × 75 profiles). Run:
+//
+//	go test ./test/brazeemu/ -run '^$' -bench BenchmarkTrackManyUsers -benchtime 13000x
+func BenchmarkTrackManyUsers(b *testing.B) {
+	emu := New(Options{APIKeys: []string{testKey}, RateLimit: -1})
+	body := make([]byte, 0, 16<<10)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		body = append(body[:0], `{"attributes":[`...)
+		for j := 0; j < 75; j++ {
+			if j > 0 {
+				body = append(body, ',')
+			}
+			n := i*75 + j
+			body = fmt.Appendf(body, `{"external_id":"u-%d","_update_existing_only":false,"score":%d,"segment":"segment-%d","vip":%t,"ltv":%g,"looker_export":{"add":["BENCH"]}}`,
+				n, n%1000, n%7, n%3 == 0, float64(n%10000)/4)
+		}
+		body = append(body, "]}"...)
+		req := httptest.NewRequest(http.MethodPost, pathTrack, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		w := httptest.NewRecorder()
+		b.StartTimer()
+		emu.ServeHTTP(w, req)
+		if w.Code != http.StatusCreated {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+	reportThroughput(b)
+}

