@@ -31,7 +31,7 @@ test-race:
 
 ## bench: the benchmark suite; prints one table and writes bench-results.json
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./test/bench/...
+	BRAZESYNC_BIN=$(CURDIR)/bin $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/...
 
 ## docs: regenerate docs/configuration.md from the spec structs (a test fails when it is stale)
 docs:

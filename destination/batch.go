@@ -120,21 +120,25 @@ func (b *batch) rowCount() int64 {
 // split moves the objects for which busy is true into a new batch, which it returns (nil if none).
 // The objects keep their order in both batches.
 func (b *batch) split(busy func(key string) bool) *batch {
-	var rest *batch
-	keep := b.entries[:0:0]
+	first := -1
 	for i := range b.entries {
+		if busy(b.entries[i].key) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return nil // the common case: nothing in flight, nothing allocated
+	}
+	rest := newBatch(b.table)
+	keep := b.entries[:first] // filtered in place: entries only point into the arena
+	for i := first; i < len(b.entries); i++ {
 		e := b.entries[i]
-		if !busy(e.key) {
+		if i > first && !busy(e.key) {
 			keep = append(keep, e)
 			continue
 		}
-		if rest == nil {
-			rest = newBatch(b.table)
-		}
 		rest.add(e.key, b.object(i), e.row, e.more, e.points)
-	}
-	if rest == nil {
-		return nil
 	}
 	b.entries = keep
 	clear(b.index)

@@ -90,14 +90,16 @@ func TestLimiterSharesKey(t *testing.T) {
 		limit   int
 		window  time.Duration
 		latency time.Duration
-	}{{300, 300 * time.Millisecond, time.Millisecond}, {3000, 3 * time.Second, 2 * time.Millisecond}} {
+		windows int
+		workers int
+	}{{300, 300 * time.Millisecond, time.Millisecond, 20, 16}, {3000, 3 * time.Second, time.Millisecond, 8, 8}} {
 		for _, n := range []int{1, 2, 3} {
 			sim := newKeySim(tc.limit, tc.window, tc.latency)
 			var procs []*simProc
 			for i := range n {
-				procs = append(procs, sim.newProc(tc.limit, tc.window, 16, time.Duration(i)*time.Millisecond))
+				procs = append(procs, sim.newProc(tc.limit, tc.window, tc.workers, time.Duration(i)*time.Millisecond))
 			}
-			windows := 20
+			windows := tc.windows
 			start := sim.clk.now()
 			sim.run(time.Duration(windows)*tc.window, procs...)
 			end := sim.clk.now()

@@ -56,6 +56,9 @@ func record(f figure) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if profDir != "" {
+		_ = os.RemoveAll(profDir) // the profiling builds (the profiles stay in $BENCH_PROFILE_DIR)
+	}
 	results.Lock()
 	figs := slices.Clone(results.figs)
 	results.Unlock()
