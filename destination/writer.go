@@ -123,6 +123,7 @@ func NewWriter(ctx context.Context, spec *Spec, log zerolog.Logger, opts ...Opti
 			Retry:               retry,
 			Timeout:             spec.requestTimeout(),
 			HTTPClient:          o.http,
+			MaxConns:            spec.Concurrency,
 		})
 		if err != nil {
 			return nil, errors.Join(errInvalidSpec, err)

@@ -30,6 +30,9 @@ type Options struct {
 	Timeout             time.Duration // per attempt; default 30 s
 	HTTPClient          *http.Client  // optional; its CheckRedirect is replaced
 	UserAgent           string
+	// MaxConns is how many requests may be in flight at once; the transport keeps that many
+	// connections open, so workers reuse them instead of paying a TLS handshake per request.
+	MaxConns int
 }
 
 // Client sends /users/track requests. It is safe for concurrent use.
@@ -65,7 +68,7 @@ func New(o Options) (*Client, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	hc := &http.Client{Timeout: o.Timeout, Transport: http.DefaultTransport}
+	hc := &http.Client{Timeout: o.Timeout, Transport: newTransport(o.MaxConns)}
 	if o.HTTPClient != nil {
 		c := *o.HTTPClient
 		hc = &c
@@ -270,4 +273,15 @@ func transportError(err error) error {
 		return fmt.Errorf("%w: %v", errTransport, err)
 	}
 	return fmt.Errorf("%w: %w", errTransport, err)
+}
+
+// newTransport is http.DefaultTransport keeping as many idle connections to Braze as there are
+// workers (the default keeps 2, so 16 workers opened a new connection for most requests), with a
+// write buffer that takes a typical request body in one write.
+func newTransport(maxConns int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(maxConns, 2)
+	t.MaxIdleConns = max(t.MaxIdleConns, t.MaxIdleConnsPerHost)
+	t.WriteBufferSize = 64 << 10
+	return t
 }
