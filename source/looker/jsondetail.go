@@ -1,6 +1,7 @@
 package looker
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,15 +73,17 @@ func (e *QueryError) Error() string {
 // "fields" (and "pivots", for a pivoted query) come before "data", which is the
 // order Looker writes. Looker does not document that order, so when "data"
 // comes first the rows are buffered until the metadata has been read.
+//
+// Rows are the hot path: each is scanned once by hand (scan.go) and its cells
+// are slices of one copy of the row's bytes. The small metadata sections go
+// through encoding/json.
 func DecodeJSONDetail(r io.Reader, h Handler) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	s := detailStream{dec: dec, h: h}
+	s := detailStream{in: jsonStream{r: r}, h: h, keys: map[string]string{}}
 	return s.run()
 }
 
 type detailStream struct {
-	dec         *json.Decoder
+	in          jsonStream
 	h           Handler
 	header      Header
 	sawFields   bool
@@ -89,23 +92,26 @@ type detailStream struct {
 	sawData     bool
 	buffered    []Row
 	queryErrors []string
+	keys        map[string]string // interned field names, so rows share them
+	rowLen      int               // cells in the last row: the next row's map size
 }
 
 func (s *detailStream) run() error {
-	if err := expectDelim(s.dec, '{'); err != nil {
+	if err := s.in.expect('{'); err != nil {
 		return fmt.Errorf("reading json_detail: %w", err)
 	}
-	for s.dec.More() {
-		tok, err := s.dec.Token()
-		if err != nil {
+	more, err := s.in.first('}')
+	for err == nil && more {
+		var key string
+		if key, err = s.in.key(); err != nil {
 			return fmt.Errorf("reading json_detail key: %w", err)
 		}
-		key, _ := tok.(string)
 		if err := s.member(key); err != nil {
 			return err
 		}
+		more, err = s.in.next('}')
 	}
-	if _, err := s.dec.Token(); err != nil {
+	if err != nil {
 		return fmt.Errorf("reading json_detail end: %w", err)
 	}
 	if len(s.queryErrors) > 0 {
@@ -130,14 +136,14 @@ func (s *detailStream) member(key string) error {
 	var err error
 	switch key {
 	case "fields":
-		err = s.dec.Decode(&s.header.Fields)
+		err = s.decode(&s.header.Fields)
 		s.sawFields = true
 	case "pivots":
-		err = s.dec.Decode(&s.header.Pivots)
+		err = s.decode(&s.header.Pivots)
 		s.sawPivots = true
 	case "timezone":
 		var tz *string
-		err = s.dec.Decode(&tz)
+		err = s.decode(&tz)
 		if tz != nil {
 			s.header.Timezone = *tz
 		}
@@ -150,8 +156,7 @@ func (s *detailStream) member(key string) error {
 		s.sawData = true
 		return s.data()
 	default:
-		var skip json.RawMessage
-		err = s.dec.Decode(&skip)
+		_, err = s.in.value()
 	}
 	if err != nil {
 		return fmt.Errorf("reading json_detail %q: %w", key, err)
@@ -159,11 +164,23 @@ func (s *detailStream) member(key string) error {
 	return nil
 }
 
+// decode reads the next value into v with encoding/json, numbers kept as
+// json.Number.
+func (s *detailStream) decode(v any) error {
+	raw, err := s.in.value()
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
 func (s *detailStream) decodeErrors() error {
 	var list []struct {
 		Message string `json:"message"`
 	}
-	if err := s.dec.Decode(&list); err != nil {
+	if err := s.decode(&list); err != nil {
 		return err
 	}
 	for _, e := range list {
@@ -189,7 +206,7 @@ func (s *detailStream) sendHeader() error {
 }
 
 func (s *detailStream) data() error {
-	if err := expectDelim(s.dec, '['); err != nil {
+	if err := s.in.expect('['); err != nil {
 		return fmt.Errorf("reading json_detail data: %w", err)
 	}
 	stream := s.ready()
@@ -198,33 +215,226 @@ func (s *detailStream) data() error {
 			return err
 		}
 	}
-	for s.dec.More() {
+	more, err := s.in.first(']')
+	for err == nil && more {
 		var row Row
-		if err := s.dec.Decode(&row); err != nil {
+		if row, err = s.row(); err != nil {
 			return fmt.Errorf("reading json_detail row: %w", err)
 		}
 		if !stream {
 			// Metadata not seen yet: keep the row until it is.
 			s.buffered = append(s.buffered, row)
-			continue
-		}
-		if err := s.h.OnRow(row); err != nil {
+		} else if err := s.h.OnRow(row); err != nil {
 			return err
 		}
+		more, err = s.in.next(']')
 	}
-	if _, err := s.dec.Token(); err != nil {
+	if err != nil {
 		return fmt.Errorf("reading json_detail data end: %w", err)
 	}
 	return nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
+// errRowNotObject matches what encoding/json refused: a row that is neither
+// an object nor null.
+var errRowNotObject = errors.New("row is not a JSON object")
+
+// row reads one element of "data". Its bytes are copied once; the cells are
+// slices of that copy, so a row handed on never changes.
+func (s *detailStream) row() (Row, error) {
+	raw, err := s.in.value()
+	if err != nil {
+		return nil, err
+	}
+	switch raw[0] {
+	case 'n':
+		return nil, nil // null: encoding/json left the map nil
+	case '{':
+	default:
+		return nil, errRowNotObject
+	}
+	b := bytes.Clone(raw)
+	row := make(Row, s.rowLen)
+	i := skipSpace(b, 1)
+	if b[i] == '}' {
+		return row, nil
+	}
+	for {
+		// b is one validated object: only its layout is read here.
+		keyEnd, escaped, _ := scanString(b, i)
+		start, _ := expectColon(b, keyEnd)
+		start = skipSpace(b, start)
+		end, _ := scanValue(b, start, false, maxNesting)
+		row[s.key(b[i:keyEnd], escaped)] = json.RawMessage(b[start:end:end])
+		i = skipSpace(b, end)
+		if b[i] == '}' {
+			break
+		}
+		i = skipSpace(b, i+1)
+	}
+	s.rowLen = len(row)
+	return row, nil
+}
+
+// key returns a row key's text, shared between rows when it repeats.
+func (s *detailStream) key(quoted []byte, escaped bool) string {
+	if k, ok := s.keys[string(quoted)]; ok {
+		return k
+	}
+	k := unquote(quoted, escaped)
+	if len(s.keys) < 4096 { // field names repeat; anything else is not kept
+		s.keys[string(quoted)] = k
+	}
+	return k
+}
+
+// jsonStream reads JSON from r through a buffer, one step at a time. A step
+// that runs out of buffered bytes is retried after reading more, so a value
+// is always contiguous in buf.
+type jsonStream struct {
+	r   io.Reader
+	buf []byte
+	pos int   // buf[pos:] is not consumed yet
+	eof bool  // r has no more bytes
+	err error // the read error that ended r, if not io.EOF
+}
+
+const streamBuffer = 64 << 10
+
+// step runs f on the unconsumed bytes, reading more while f reports
+// errShort, and consumes up to the end f returns. start is where f's token
+// begins; buf[start:end] is valid until the next step.
+func (j *jsonStream) step(f func(b []byte, i int, final bool) (start, end int, err error)) (int, int, error) {
+	for {
+		start, end, err := f(j.buf, j.pos, j.eof)
+		if err != errShort {
+			if err != nil {
+				return 0, 0, err
+			}
+			j.pos = end
+			return start, end, nil
+		}
+		if j.eof {
+			if j.err != nil {
+				return 0, 0, j.err
+			}
+			return 0, 0, io.ErrUnexpectedEOF
+		}
+		j.fill()
+	}
+}
+
+// fill drops consumed bytes and reads more, growing buf if a value fills it.
+func (j *jsonStream) fill() {
+	if j.pos > 0 {
+		n := copy(j.buf, j.buf[j.pos:])
+		j.buf, j.pos = j.buf[:n], 0
+	}
+	if len(j.buf) == cap(j.buf) {
+		grown := make([]byte, len(j.buf), max(2*cap(j.buf), streamBuffer))
+		copy(grown, j.buf)
+		j.buf = grown
+	}
+	n, err := j.r.Read(j.buf[len(j.buf):cap(j.buf)])
+	j.buf = j.buf[:len(j.buf)+n]
+	if err != nil {
+		j.eof = true
+		if err != io.EOF {
+			j.err = err
+		}
+	}
+}
+
+// peekByte steps over whitespace to the next byte without consuming it.
+func peekByte(b []byte, i int, _ bool) (int, int, error) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return 0, 0, errShort
+	}
+	return i, i, nil
+}
+
+// expect consumes delim.
+func (j *jsonStream) expect(delim byte) error {
+	i, _, err := j.step(peekByte)
 	if err != nil {
 		return err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("expected %q, got %v", want, tok)
+	if j.buf[i] != delim {
+		return syntaxError(fmt.Sprintf("expected %q", delim), i)
 	}
+	j.pos = i + 1
 	return nil
+}
+
+// first reports whether a container just opened has an element, consuming
+// closer if not.
+func (j *jsonStream) first(closer byte) (bool, error) {
+	i, _, err := j.step(peekByte)
+	if err != nil {
+		return false, err
+	}
+	if j.buf[i] == closer {
+		j.pos = i + 1
+		return false, nil
+	}
+	return true, nil
+}
+
+// next consumes the ',' before another element, reporting true, or closer.
+func (j *jsonStream) next(closer byte) (bool, error) {
+	i, _, err := j.step(peekByte)
+	if err != nil {
+		return false, err
+	}
+	switch j.buf[i] {
+	case ',':
+		j.pos = i + 1
+		return true, nil
+	case closer:
+		j.pos = i + 1
+		return false, nil
+	}
+	return false, syntaxError(fmt.Sprintf("expected ',' or %q", closer), i)
+}
+
+// key reads an object key and its colon.
+func (j *jsonStream) key() (string, error) {
+	var escaped bool
+	start, end, err := j.step(func(b []byte, i int, _ bool) (int, int, error) {
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, 0, errShort
+		}
+		if b[i] != '"' {
+			return 0, 0, syntaxError("expected object key", i)
+		}
+		end, esc, err := scanString(b, i)
+		if err != nil {
+			return 0, 0, err
+		}
+		escaped = esc
+		after, err := expectColon(b, end)
+		return i, after, err
+	})
+	if err != nil {
+		return "", err
+	}
+	quoted := j.buf[start:end]
+	return unquote(quoted[:bytes.LastIndexByte(quoted, '"')+1], escaped), nil
+}
+
+// value reads one whole JSON value; the bytes are valid until the next step.
+func (j *jsonStream) value() ([]byte, error) {
+	start, end, err := j.step(scanValueStep)
+	if err != nil {
+		return nil, err
+	}
+	return j.buf[start:end], nil
+}
+
+func scanValueStep(b []byte, i int, final bool) (int, int, error) {
+	i = skipSpace(b, i)
+	end, err := scanValue(b, i, final, maxNesting)
+	return i, end, err
 }
