@@ -32,13 +32,14 @@ func TestFieldTags(t *testing.T) {
 }
 
 func TestParseAttrTag(t *testing.T) {
-	cases := map[string]string{"braze[first_name]": "first_name", "braze[a]b]": "a]b", "braze[]": ""}
+	// braze[] parses to an empty name, which mapping then refuses as an invalid attribute name.
+	cases := map[string]string{"braze[first_name]": "first_name", "braze[]": ""}
 	for in, want := range cases {
 		if got, ok := parseAttrTag(in); !ok || got != want {
 			t.Errorf("parseAttrTag(%q) = %q,%v", in, got, ok)
 		}
 	}
-	for _, in := range []string{"xbraze[a]", "braze[a", "BRAZE[a]", "braze[a]x", "braze", "braze_id", " braze[a]"} {
+	for _, in := range []string{"xbraze[a]", "braze[a", "BRAZE[a]", "braze[a]x", "braze", "braze_id", " braze[a]", "braze[a]b]", "braze[[a]]"} {
 		if _, ok := parseAttrTag(in); ok {
 			t.Errorf("parseAttrTag(%q) matched", in)
 		}

@@ -61,5 +61,9 @@ func parseAttrTag(s string) (string, bool) {
 	if !strings.HasPrefix(s, "braze[") || !strings.HasSuffix(s, "]") || len(s) < len("braze[]") {
 		return "", false
 	}
-	return s[len("braze[") : len(s)-1], true
+	attr := s[len("braze[") : len(s)-1]
+	if strings.ContainsAny(attr, "[]") {
+		return "", false // braze[a]b] or braze[[a]]: not the form, not a guess at what was meant
+	}
+	return attr, true
 }
