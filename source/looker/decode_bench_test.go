@@ -3,6 +3,7 @@ package looker
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -49,7 +50,9 @@ func BenchmarkDecodeJSONDetail(b *testing.B) {
 	body := benchDetail(rows)
 	run := func(b *testing.B, records bool) {
 		b.SetBytes(int64(len(body)))
-		b.ReportAllocs()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		cpu := processCPU()
 		for b.Loop() {
 			var w *RecordWriter
 			err := DecodeJSONDetail(bytes.NewReader(body), Handler{
@@ -83,6 +86,11 @@ func BenchmarkDecodeJSONDetail(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		cpu = processCPU() - cpu
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(rows*b.N), "cpu-ns/row")
+		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(rows*b.N), "allocs/row")
+		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(rows*b.N), "B/row")
 		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows*b.N), "ns/row")
 	}

@@ -93,7 +93,7 @@ type detailStream struct {
 	buffered    []Row
 	queryErrors []string
 	keys        map[string]string // interned field names, so rows share them
-	rowLen      int               // cells in the last row: the next row's map size
+	cells       []cell            // the members of the row being read
 }
 
 func (s *detailStream) run() error {
@@ -239,41 +239,87 @@ func (s *detailStream) data() error {
 // an object nor null.
 var errRowNotObject = errors.New("row is not a JSON object")
 
-// row reads one element of "data". Its bytes are copied once; the cells are
-// slices of that copy, so a row handed on never changes.
+// row reads one element of "data" in a single pass over its bytes, which are
+// then copied once; the cells are slices of that copy, so a row handed on
+// never changes.
 func (s *detailStream) row() (Row, error) {
-	raw, err := s.in.value()
+	start, end, err := s.in.step(s.scanRow)
 	if err != nil {
 		return nil, err
 	}
-	switch raw[0] {
+	switch s.in.buf[start] {
 	case 'n':
 		return nil, nil // null: encoding/json left the map nil
 	case '{':
 	default:
 		return nil, errRowNotObject
 	}
-	b := bytes.Clone(raw)
-	row := make(Row, s.rowLen)
-	i := skipSpace(b, 1)
+	b := bytes.Clone(s.in.buf[start:end])
+	row := make(Row, len(s.cells))
+	for _, c := range s.cells {
+		row[s.key(b[c.key:c.keyEnd], c.escaped)] = json.RawMessage(b[c.val:c.end:c.end])
+	}
+	return row, nil
+}
+
+// cell locates one member of a row object, relative to the row's start.
+type cell struct {
+	key, keyEnd, val, end int
+	escaped               bool
+}
+
+// scanRow is a jsonStream step: it scans one row value, recording each
+// member of an object row in s.cells.
+func (s *detailStream) scanRow(b []byte, i int, final bool) (int, int, error) {
+	s.cells = s.cells[:0]
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return 0, 0, errShort
+	}
+	start := i
+	if b[i] != '{' {
+		end, err := scanValue(b, i, final, maxNesting)
+		return start, end, err
+	}
+	if i = skipSpace(b, i+1); i >= len(b) {
+		return 0, 0, errShort
+	}
 	if b[i] == '}' {
-		return row, nil
+		return start, i + 1, nil
 	}
 	for {
-		// b is one validated object: only its layout is read here.
-		keyEnd, escaped, _ := scanString(b, i)
-		start, _ := expectColon(b, keyEnd)
-		start = skipSpace(b, start)
-		end, _ := scanValue(b, start, false, maxNesting)
-		row[s.key(b[i:keyEnd], escaped)] = json.RawMessage(b[start:end:end])
-		i = skipSpace(b, end)
-		if b[i] == '}' {
-			break
+		if b[i] != '"' {
+			return 0, 0, syntaxError("expected object key", i)
 		}
-		i = skipSpace(b, i+1)
+		keyEnd, escaped, err := scanString(b, i)
+		if err != nil {
+			return 0, 0, err
+		}
+		val, err := expectColon(b, keyEnd)
+		if err != nil {
+			return 0, 0, err
+		}
+		val = skipSpace(b, val)
+		// Cells nest one level below the row, which encoding/json counts.
+		end, err := scanValue(b, val, false, maxNesting-1)
+		if err != nil {
+			return 0, 0, err
+		}
+		s.cells = append(s.cells, cell{key: i - start, keyEnd: keyEnd - start, val: val - start, end: end - start, escaped: escaped})
+		if i = skipSpace(b, end); i >= len(b) {
+			return 0, 0, errShort
+		}
+		switch b[i] {
+		case '}':
+			return start, i + 1, nil
+		case ',':
+			if i = skipSpace(b, i+1); i >= len(b) {
+				return 0, 0, errShort
+			}
+		default:
+			return 0, 0, syntaxError("expected ',' or '}'", i)
+		}
 	}
-	s.rowLen = len(row)
-	return row, nil
 }
 
 // key returns a row key's text, shared between rows when it repeats.
