@@ -1,6 +1,9 @@
 package destination
 
-import "sync"
+import (
+	"hash/maphash"
+	"sync"
+)
 
 // bodyPrefix and bodySuffix wrap the objects of one /users/track request.
 const (
@@ -8,10 +11,29 @@ const (
 	bodySuffix = `]}`
 )
 
+// userKey is the identity of a user within a run: the key kind, NUL, the key text, and a 64-bit hash
+// of them. Batches and the in-flight set are indexed by the hash, so placing a row allocates no key
+// string; two users whose hashes collide are treated as one for ordering (never merged: merging
+// compares the text), which can only delay a row.
+type userKey struct {
+	text []byte
+	hash uint64
+}
+
+// keySeed seeds the key hashes of this process.
+var keySeed = maphash.MakeSeed()
+
+// makeUserKey builds the key of user in buf (reused by the caller).
+func makeUserKey(buf []byte, kind string, user []byte) userKey {
+	buf = append(append(append(buf[:0], kind...), 0), user...)
+	return userKey{text: buf, hash: maphash.Bytes(keySeed, buf)}
+}
+
 // entry is one attribute object of a batch: one user, built from one row or from several rows of the
 // same user merged together (see mergeObject).
 type entry struct {
-	key    string  // identity of the user: key kind, NUL, key text
+	hash   uint64  // userKey.hash
+	key    [2]int  // the user's userKey.text in batch.arena
 	span   [2]int  // the object's bytes in batch.arena
 	row    int64   // row number (within the table) of the first row
 	more   []int64 // rows merged into it later, in order (nil for most objects)
@@ -29,23 +51,20 @@ func (e *entry) eachRow(fn func(row int64)) {
 	}
 }
 
-// user returns the user key text, without its kind.
-func (e *entry) user() string { return userOf(e.key) }
-
-// batch is one /users/track request under construction for one table. Objects live in an arena, so
-// a merge can replace one in place; index finds a user's object in O(1). The body is assembled once,
-// by finish.
+// batch is one /users/track request under construction for one table. Objects and user keys live in
+// an arena, so a merge can replace an object in place; index finds a user's object in O(1) by key
+// hash, and holds at most one object per hash. The body is assembled once, by finish.
 type batch struct {
 	table   string
 	arena   []byte
 	entries []entry
-	index   map[string]int
+	index   map[uint64]int
 	size    int    // bytes of the finished body
 	body    []byte // set by finish
 }
 
 var batchPool = sync.Pool{New: func() any {
-	return &batch{arena: make([]byte, 0, 64<<10), index: map[string]int{}}
+	return &batch{arena: make([]byte, 0, 64<<10), index: map[uint64]int{}}
 }}
 
 func newBatch(table string) *batch {
@@ -76,21 +95,34 @@ func (b *batch) sizeWith(obj []byte) int {
 	return n
 }
 
-// find returns the index of key's object, or -1.
-func (b *batch) find(key string) int {
-	if i, ok := b.index[key]; ok {
-		return i
+// find returns the index of the object whose key has key's hash, or -1, and whether that object is
+// key's user (false only for a hash collision: another user, who must not be merged with this one).
+func (b *batch) find(key userKey) (int, bool) {
+	i, ok := b.index[key.hash]
+	if !ok {
+		return -1, false
 	}
-	return -1
+	return i, string(b.keyText(i)) == string(key.text)
 }
 
+// holds reports whether the batch has an object under key's hash: key's user, or a colliding one.
+func (b *batch) holds(key userKey) bool { _, ok := b.index[key.hash]; return ok }
+
 // add appends a new object for key built from row (and the rows in more, merged into it earlier).
-func (b *batch) add(key string, obj []byte, row int64, more []int64, points int64) {
+// The batch must not hold an object with key's hash (find).
+func (b *batch) add(key userKey, obj []byte, row int64, more []int64, points int64) {
+	b.addEntry(key.hash, key.text, obj, row, more, points)
+}
+
+func (b *batch) addEntry(hash uint64, key, obj []byte, row int64, more []int64, points int64) {
 	b.size = b.sizeWith(obj)
+	k := len(b.arena)
+	b.arena = append(b.arena, key...)
 	start := len(b.arena)
 	b.arena = append(b.arena, obj...)
-	b.index[key] = len(b.entries)
-	b.entries = append(b.entries, entry{key: key, span: [2]int{start, len(b.arena)}, row: row, more: more, points: points})
+	b.index[hash] = len(b.entries)
+	b.entries = append(b.entries, entry{hash: hash, key: [2]int{k, start}, span: [2]int{start, len(b.arena)},
+		row: row, more: more, points: points})
 }
 
 // replace swaps object i for obj (a merge), adding row to its rows. The old bytes stay in the arena
@@ -108,6 +140,12 @@ func (b *batch) replace(i int, obj []byte, row int64, points int64) {
 // object returns the JSON of the i-th object.
 func (b *batch) object(i int) []byte { s := b.entries[i].span; return b.arena[s[0]:s[1]] }
 
+// keyText returns the userKey.text of the i-th object.
+func (b *batch) keyText(i int) []byte { k := b.entries[i].key; return b.arena[k[0]:k[1]] }
+
+// user returns the user key text of the i-th object, without its kind.
+func (b *batch) user(i int) string { return userOf(string(b.keyText(i))) }
+
 // rowCount is the number of rows the batch carries (merged rows included).
 func (b *batch) rowCount() int64 {
 	var n int64
@@ -117,12 +155,12 @@ func (b *batch) rowCount() int64 {
 	return n
 }
 
-// split moves the objects for which busy is true into a new batch, which it returns (nil if none).
-// The objects keep their order in both batches.
-func (b *batch) split(busy func(key string) bool) *batch {
+// split moves the objects for which busy (given their key hash) is true into a new batch, which it
+// returns (nil if none). The objects keep their order in both batches.
+func (b *batch) split(busy func(hash uint64) bool) *batch {
 	first := -1
 	for i := range b.entries {
-		if busy(b.entries[i].key) {
+		if busy(b.entries[i].hash) {
 			first = i
 			break
 		}
@@ -134,17 +172,17 @@ func (b *batch) split(busy func(key string) bool) *batch {
 	keep := b.entries[:first] // filtered in place: entries only point into the arena
 	for i := first; i < len(b.entries); i++ {
 		e := b.entries[i]
-		if i > first && !busy(e.key) {
+		if i > first && !busy(e.hash) {
 			keep = append(keep, e)
 			continue
 		}
-		rest.add(e.key, b.object(i), e.row, e.more, e.points)
+		rest.addEntry(e.hash, b.keyText(i), b.object(i), e.row, e.more, e.points)
 	}
 	b.entries = keep
 	clear(b.index)
 	b.size = len(bodyPrefix) + len(bodySuffix)
 	for i := range b.entries {
-		b.index[b.entries[i].key] = i
+		b.index[b.entries[i].hash] = i
 		b.size += b.entries[i].span[1] - b.entries[i].span[0]
 		if i > 0 {
 			b.size++

@@ -14,45 +14,87 @@ func TestBatchBuildsValidBodies(t *testing.T) {
 	b := newBatch("t")
 	assert.Equal(t, `{"attributes":[]}`, string(b.finish()))
 	b = newBatch("t")
-	b.add("k\x00a", []byte(`{"external_id":"a","x":1}`), 0, nil, 1)
-	b.add("k\x00b", []byte(`{"external_id":"b","x":2}`), 1, nil, 1)
+	b.add(keyOf("a"), []byte(`{"external_id":"a","x":1}`), 0, nil, 1)
+	b.add(keyOf("b"), []byte(`{"external_id":"b","x":2}`), 1, nil, 1)
 	b.replace(0, []byte(`{"external_id":"a","x":3,"y":"long"}`), 2, 2)
-	b.add("k\x00c", []byte(`{"external_id":"c"}`), 3, nil, 0)
+	b.add(keyOf("c"), []byte(`{"external_id":"c"}`), 3, nil, 0)
 	size := b.size
 	body := b.finish()
 	assert.Equal(t, `{"attributes":[{"external_id":"a","x":3,"y":"long"},{"external_id":"b","x":2},{"external_id":"c"}]}`, string(body))
 	assert.Equal(t, len(body), size)
 	assert.Equal(t, int64(4), b.rowCount())
 	assert.Equal(t, []int64{2}, b.entries[0].more)
-	assert.Equal(t, 0, b.find("k\x00a"))
-	assert.Equal(t, -1, b.find("k\x00z"))
-	assert.Equal(t, "a", b.entries[0].user())
+	assertFound(t, b, "a", 0)
+	assertFound(t, b, "z", -1)
+	assert.Equal(t, "a", b.user(0))
+	assert.Equal(t, "c", b.user(2))
+}
+
+// keyOf is the key of user u of kind external_id.
+func keyOf(u string) userKey { return makeUserKey(nil, "external_id", []byte(u)) }
+
+// assertFound checks that find places user u at index i (-1: absent).
+func assertFound(t *testing.T, b *batch, u string, i int) {
+	t.Helper()
+	got, same := b.find(keyOf(u))
+	assert.Equal(t, i, got, "index of %q", u)
+	assert.Equal(t, i >= 0, same, "%q found as itself", u)
+	assert.Equal(t, i >= 0, b.holds(keyOf(u)))
+}
+
+// TestBatchHashCollision: a user whose key hash equals another's is found as a collision, never as
+// the same user (so the writer never merges the two), and the in-flight set treats the two as one.
+func TestBatchHashCollision(t *testing.T) {
+	b := newBatch("t")
+	a := keyOf("a")
+	b.add(a, []byte(`{"external_id":"a"}`), 0, nil, 0)
+	impostor := keyOf("z")
+	impostor.hash = a.hash
+	i, same := b.find(impostor)
+	assert.Equal(t, 0, i)
+	assert.False(t, same, "a collision is not the same user")
+	assert.True(t, b.holds(impostor))
+
+	f := newInflight()
+	rest, _ := f.claim(b)
+	assert.Nil(t, rest)
+	other := newBatch("t")
+	other.add(impostor, []byte(`{"external_id":"z"}`), 1, nil, 0)
+	rest, changed := f.claim(other)
+	require.NotNil(t, rest)
+	assert.Zero(t, other.len(), "the colliding user waits for the first one's request")
+	f.release(b)
+	<-changed
+	rest, _ = f.claim(rest)
+	assert.Nil(t, rest)
 }
 
 // TestBatchSplit: busy objects move, in order, to a new batch; both stay indexed and sized.
 func TestBatchSplit(t *testing.T) {
 	b := newBatch("t")
 	for i, k := range []string{"a", "b", "c", "d"} {
-		b.add(k, []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0)
+		b.add(keyOf(k), []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0)
 	}
-	rest := b.split(func(k string) bool { return k == "b" || k == "d" })
+	rest := b.split(func(h uint64) bool { return h == keyOf("b").hash || h == keyOf("d").hash })
 	require.NotNil(t, rest)
 	assert.Equal(t, `{"attributes":[{"external_id":"a"},{"external_id":"c"}]}`, string(b.finish()))
 	assert.Equal(t, len(b.body), b.size)
-	assert.Equal(t, 1, b.find("c"))
-	assert.Equal(t, -1, b.find("b"))
+	assertFound(t, b, "c", 1)
+	assertFound(t, b, "b", -1)
+	assertFound(t, rest, "d", 1)
+	assert.Equal(t, "d", rest.user(1))
 	size := rest.size
 	assert.Equal(t, `{"attributes":[{"external_id":"b"},{"external_id":"d"}]}`, string(rest.finish()))
 	assert.Equal(t, len(rest.body), size)
 	assert.Equal(t, int64(3), rest.entries[1].row)
-	assert.Nil(t, newBatchWith(t, "x").split(func(string) bool { return false }))
+	assert.Nil(t, newBatchWith(t, "x").split(func(uint64) bool { return false }))
 }
 
 func newBatchWith(t *testing.T, keys ...string) *batch {
 	t.Helper()
 	b := newBatch("t")
 	for i, k := range keys {
-		b.add(k, []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0)
+		b.add(keyOf(k), []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0)
 	}
 	return b
 }
@@ -86,8 +128,8 @@ func TestMergeObject(t *testing.T) {
 	}
 }
 
-// TestInflightClaimAndRelease: a claimed user cannot be claimed again until released, and release
-// wakes a waiter.
+// TestInflightClaimAndRelease: a claimed user cannot be claimed again until released, and only the
+// release of a user the waiter waits for wakes it.
 func TestInflightClaimAndRelease(t *testing.T) {
 	f := newInflight()
 	b1 := newBatchWith(t, "a", "b")
@@ -96,14 +138,17 @@ func TestInflightClaimAndRelease(t *testing.T) {
 	b2 := newBatchWith(t, "b", "c")
 	rest, changed := f.claim(b2)
 	require.NotNil(t, rest)
-	assert.Equal(t, "c", b2.entries[0].key)
-	assert.Equal(t, "b", rest.entries[0].key)
+	assert.Nil(t, changed, "something was claimed: nothing to wait for")
+	assert.Equal(t, "c", b2.user(0))
+	assert.Equal(t, "b", rest.user(0))
 	b3 := newBatchWith(t, "a")
 	rest, changed = f.claim(b3)
 	assert.Zero(t, b3.len(), "every user busy: nothing claimed")
+	require.NotNil(t, changed)
+	f.release(b2) // c: not awaited
 	select {
 	case <-changed:
-		t.Fatal("woken before any release")
+		t.Fatal("woken before a user it waits for was released")
 	default:
 	}
 	f.release(b1)

@@ -173,7 +173,7 @@ func (w *Writer) deadLetterEntry(b *batch, i int, reason, detail string, status 
 	e := &b.entries[i]
 	obj := b.object(i)
 	e.eachRow(func(row int64) {
-		l := deadLetterLine{Table: b.table, Row: row, Key: e.user(), Reason: reason, Detail: detail,
+		l := deadLetterLine{Table: b.table, Row: row, Key: b.user(i), Reason: reason, Detail: detail,
 			Status: status, Attributes: obj}
 		if e.rows() > 1 {
 			l.MergedRows = int(e.rows())

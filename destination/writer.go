@@ -41,6 +41,7 @@ type Writer struct {
 	open   map[string]*batch // the open request of each table: the merge window
 	order  []string          // tables in first-seen order, so Close flushes deterministically
 	obj    []byte            // scratch: the object being built
+	key    []byte            // scratch: the user key of the row being placed
 	merged []byte            // scratch: the result of a merge
 
 	queue  chan *batch
@@ -218,16 +219,17 @@ func (w *Writer) appendRow(ctx context.Context, table string, t *tableState, i i
 		return ""
 	}
 	w.obj = append(w.obj, w.suffix...)
-	key := t.keyKind + "\x00" + string(res.Key)
+	key := makeUserKey(w.key, t.keyKind, res.Key)
+	w.key = key.text
 	w.place(ctx, table, key, w.obj, row, int64(res.Attributes)+w.exportPoints())
 	return ""
 }
 
 // place puts one object into its table's open request: merged into the object of the same user if
 // the request has one (see merge.go), else appended. A full request is dispatched.
-func (w *Writer) place(ctx context.Context, table, key string, obj []byte, row, points int64) {
+func (w *Writer) place(ctx context.Context, table string, key userKey, obj []byte, row, points int64) {
 	b := w.batchFor(table)
-	if i := b.find(key); i >= 0 {
+	if i, same := b.find(key); same {
 		old := b.object(i)
 		merged, members, err := mergeObject(w.merged[:0], old, obj)
 		w.merged = merged
@@ -241,12 +243,12 @@ func (w *Writer) place(ctx context.Context, table, key string, obj []byte, row, 
 		b = w.batchFor(table)
 	}
 	if len(bodyPrefix)+len(obj)+len(bodySuffix) > w.spec.MaxRequestBytes {
-		line := deadLetterLine{Table: table, Row: row, Key: userOf(key), Reason: reasonTooLarge,
+		line := deadLetterLine{Table: table, Row: row, Key: userOf(string(key.text)), Reason: reasonTooLarge,
 			Detail: fmt.Sprintf("object of %d bytes exceeds max_request_bytes %d", len(obj), w.spec.MaxRequestBytes)}
 		w.deadLetter(reasonTooLarge, line)
 		return
 	}
-	for b.sizeWith(obj) > w.spec.MaxRequestBytes || b.find(key) >= 0 {
+	for b.sizeWith(obj) > w.spec.MaxRequestBytes || b.holds(key) {
 		w.dispatch(ctx, table)
 		b = w.batchFor(table)
 	}

@@ -2,6 +2,7 @@ package brazeapi
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -80,6 +81,11 @@ const (
 // Reset instead. Without headers, or when unpaced, a 429 (or Remaining 0) pauses until Reset, capped
 // at one minute, or for one window when Reset is missing.
 //
+// Waiting. Requests that must wait are let through in arrival order, and only one of them at a time
+// (the one whose turn it is) sleeps on a timer until the pace allows it; the others wait on a channel
+// each and are woken one at a time as the turn passes. So each request wakes one goroutine once,
+// however many workers wait, instead of every worker sleeping and polling for every token.
+//
 // Assumptions: the server counts requests as they arrive in fixed windows opened by the first
 // request (as the emulator does; Braze documents only "3,000 per 3 s" and the headers), and the
 // client's clock agrees with the server's to well under a second (Reset is read against it).
@@ -94,7 +100,10 @@ type Limiter struct {
 	pauseTil time.Time // no request before this
 	sent     uint64    // requests let through so far, which numbers the next ticket
 	win      keyWindow
-	share    float64 // our share of the key's requests in past windows (1: alone)
+	share    float64            // our share of the key's requests in past windows (1: alone)
+	turn     bool               // a waiting request has the turn: it alone polls the pace
+	queue    []chan struct{}    // the requests waiting behind it, in arrival order
+	kick     context.CancelFunc // ends the sleep of the request with the turn (nil: none sleeps)
 
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -149,15 +158,89 @@ func (l *Limiter) Observe(status int, remaining, reset string) {
 // acquire waits for a request to be allowed and returns its ticket, to be handed back with the
 // answer's headers to observe.
 func (l *Limiter) acquire(ctx context.Context) (ticket, error) {
-	for {
-		tk, d := l.reserve()
-		if d <= 0 {
-			return tk, nil
-		}
-		if err := l.sleep(ctx, d); err != nil {
+	tk, d, queued := l.enter()
+	if queued == nil && d <= 0 {
+		return tk, nil
+	}
+	if queued != nil {
+		if err := l.awaitTurn(ctx, queued); err != nil {
 			return ticket{}, err
 		}
+		tk, d = l.reserve()
 	}
+	// Our turn: sleep until the pace allows the request, then pass the turn on. Every answer observed
+	// meanwhile cuts the sleep short, since it may change the pace (a new window, say), as a worker
+	// asking with the answer in hand would see it.
+	defer l.passTurn()
+	for d > 0 {
+		sctx, kick := context.WithCancel(ctx)
+		l.mu.Lock()
+		l.kick = kick
+		l.mu.Unlock()
+		err := l.sleep(sctx, d)
+		l.mu.Lock()
+		l.kick = nil
+		l.mu.Unlock()
+		kick()
+		if ctx.Err() != nil {
+			return ticket{}, ctx.Err()
+		}
+		if err != nil && sctx.Err() == nil {
+			return ticket{}, err
+		}
+		tk, d = l.reserve()
+	}
+	return tk, nil
+}
+
+// enter lets a request through at once when nobody is waiting and the pace allows it. Otherwise the
+// request waits: it takes the turn if free (d > 0: how long until it may ask again) or queues behind
+// the requests already waiting (queued is closed when the turn is its).
+func (l *Limiter) enter() (tk ticket, d time.Duration, queued chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.turn {
+		queued = make(chan struct{})
+		l.queue = append(l.queue, queued)
+		return ticket{}, 0, queued
+	}
+	tk, d = l.reserveLocked()
+	l.turn = d > 0
+	return tk, d, nil
+}
+
+// awaitTurn waits until the turn passes to queued, or ctx ends.
+func (l *Limiter) awaitTurn(ctx context.Context, queued chan struct{}) error {
+	select {
+	case <-queued:
+		return nil
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i := slices.Index(l.queue, queued); i >= 0 {
+		l.queue = slices.Delete(l.queue, i, i+1)
+	} else {
+		l.passTurnLocked() // the turn reached us as ctx ended: hand it on
+	}
+	return ctx.Err()
+}
+
+// passTurn wakes the next waiting request, or frees the turn.
+func (l *Limiter) passTurn() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.passTurnLocked()
+}
+
+func (l *Limiter) passTurnLocked() {
+	if len(l.queue) == 0 {
+		l.turn = false
+		return
+	}
+	next := l.queue[0]
+	l.queue = slices.Delete(l.queue, 0, 1)
+	close(next)
 }
 
 // reserve lets a request through and returns its ticket, or returns how long to wait before asking
@@ -165,6 +248,10 @@ func (l *Limiter) acquire(ctx context.Context) (ticket, error) {
 func (l *Limiter) reserve() (ticket, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.reserveLocked()
+}
+
+func (l *Limiter) reserveLocked() (ticket, time.Duration) {
 	now := l.now()
 	if now.Before(l.pauseTil) {
 		return ticket{}, l.pauseTil.Sub(now)
@@ -244,6 +331,9 @@ func (l *Limiter) currentShare() float64 {
 func (l *Limiter) observe(tk ticket, status int, h rateHeaders) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.kick != nil {
+		l.kick()
+	}
 	now := l.now()
 	if tk.seq == 0 {
 		tk = ticket{seq: l.sent, at: now}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,4 +288,72 @@ func TestLimiter429(t *testing.T) {
 	start = clk.now()
 	require.NoError(t, l.Wait(t.Context()))
 	assert.Equal(t, 30*time.Millisecond, clk.now().Sub(start))
+}
+
+// stepClock is a clock for concurrent waiters: a sleep blocks until the test steps it, then advances
+// time by the duration asked. It records how many goroutines sleep at once.
+type stepClock struct {
+	mu             sync.Mutex
+	t              time.Time
+	sleeping, peak int
+	step           chan struct{}
+}
+
+func (c *stepClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *stepClock) sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.sleeping++
+	c.peak = max(c.peak, c.sleeping)
+	c.mu.Unlock()
+	defer func() { c.mu.Lock(); c.sleeping--; c.mu.Unlock() }()
+	select {
+	case <-c.step:
+		c.mu.Lock()
+		c.t = c.t.Add(d)
+		c.mu.Unlock()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestLimiterWaitersInOrder: waiting requests are let through in arrival order, only one of them
+// sleeps on the clock at a time, and a waiter that gives up does not hold up the ones behind it.
+func TestLimiterWaitersInOrder(t *testing.T) {
+	clk := &stepClock{t: time.Unix(1_700_000_000, 0), step: make(chan struct{})}
+	l := newLimiter(1, time.Hour, clk.now, clk.sleep)
+	require.NoError(t, l.Wait(t.Context())) // the one token: everyone after waits
+	waiting := func() (bool, int) { l.mu.Lock(); defer l.mu.Unlock(); return l.turn, len(l.queue) }
+
+	done := make(chan int, 5)
+	cancels := make([]context.CancelFunc, 5)
+	for i := range 5 {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancels[i] = cancel
+		go func() {
+			if l.Wait(ctx) == nil {
+				done <- i
+			} else {
+				done <- -i
+			}
+		}()
+		// Start the next waiter only once this one waits, so arrival order is known.
+		require.Eventually(t, func() bool { turn, n := waiting(); return turn && n == i }, 10*time.Second, time.Millisecond)
+	}
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	cancels[2]()
+	assert.Equal(t, -2, <-done, "the cancelled waiter returns")
+	for _, want := range []int{0, 1, 3, 4} {
+		clk.step <- struct{}{}
+		assert.Equal(t, want, <-done)
+	}
+	turn, n := waiting()
+	assert.False(t, turn)
+	assert.Zero(t, n)
+	assert.Equal(t, 1, clk.peak, "one waiter polls the pace; the others wait their turn")
 }
