@@ -64,9 +64,28 @@ func isControlKey(k string) bool {
 	return false
 }
 
+type keyValue struct {
+	k string
+	v any
+}
+
+// sortKeyValues sorts by key: an insertion sort, as slices.SortFunc does for a few
+// elements, without its comparison-function calls.
+func sortKeyValues(kvs []keyValue) {
+	if len(kvs) > 32 {
+		slices.SortFunc(kvs, func(a, b keyValue) int { return strings.Compare(a.k, b.k) })
+		return
+	}
+	for i := 1; i < len(kvs); i++ {
+		for j := i; j > 0 && kvs[j].k < kvs[j-1].k; j-- {
+			kvs[j], kvs[j-1] = kvs[j-1], kvs[j]
+		}
+	}
+}
+
 // prepareAttributes validates one attributes object. nestedBad reports an invalid
 // nested value, which drops every nested update of the request (§2.1).
-func (e *Emulator) prepareAttributes(raw any) (op attrOp, nestedBad bool, errType string) {
+func (e *Emulator) prepareAttributes(raw any, sc *decodeScratch) (op attrOp, nestedBad bool, errType string) {
 	m, ok := raw.(map[string]any)
 	if !ok {
 		return attrOp{}, false, errNotAnObject
@@ -83,25 +102,26 @@ func (e *Emulator) prepareAttributes(raw any) (op attrOp, nestedBad bool, errTyp
 		}
 		op.merge = b
 	}
-	var buf [16]string
-	keys := buf[:0]
-	for k := range m {
+	// Keys and values together: looking each value up again was a map access per key.
+	var buf [16]keyValue
+	kvs := buf[:0]
+	for k, v := range m {
 		if !isControlKey(k) && k != idKey {
-			keys = append(keys, k)
+			kvs = append(kvs, keyValue{k, v})
 		}
 	}
-	slices.Sort(keys) // deterministic: the first invalid field decides the error
-	op.fields = make([]fieldOp, 0, len(keys))
-	for _, k := range keys {
-		if isStandardField(k) {
-			f, errType := prepareStandard(k, m[k])
+	sortKeyValues(kvs) // deterministic: the first invalid field decides the error
+	op.fields = sc.newFields(len(kvs))
+	for _, kv := range kvs {
+		if isStandardField(kv.k) {
+			f, errType := prepareStandard(kv.k, kv.v)
 			if errType != "" {
 				return attrOp{}, false, errType
 			}
 			op.fields = append(op.fields, f)
 			continue
 		}
-		f, bad := e.prepareCustom(k, m[k])
+		f, bad := e.prepareCustom(kv.k, kv.v, sc)
 		nestedBad = nestedBad || bad
 		op.fields = append(op.fields, f)
 	}
@@ -111,7 +131,7 @@ func (e *Emulator) prepareAttributes(raw any) (op attrOp, nestedBad bool, errTyp
 // validName applies the custom attribute name rules: 1-255 characters, no leading $
 // (§2.4; the $ rule is unconfirmed for REST and enforced here).
 func validName(k string) bool {
-	return k != "" && utf8.RuneCountInString(k) <= maxStringLen && !strings.HasPrefix(k, "$")
+	return k != "" && (len(k) <= maxStringLen || utf8.RuneCountInString(k) <= maxStringLen) && !strings.HasPrefix(k, "$")
 }
 
 func tooLong(s string) bool { return len(s) > maxStringLen && utf8.RuneCountInString(s) > maxStringLen }
@@ -120,7 +140,7 @@ func tooLong(s string) bool { return len(s) > maxStringLen && utf8.RuneCountInSt
 // own (the object's other writes still apply): Braze's docs say an over-long value
 // "didn't update" and still answer 201 (§2.1, §4), so strings over 255 characters are
 // rejected, never truncated.
-func (e *Emulator) prepareCustom(k string, v any) (f fieldOp, nestedBad bool) {
+func (e *Emulator) prepareCustom(k string, v any, sc *decodeScratch) (f fieldOp, nestedBad bool) {
 	f.name = k
 	if !validName(k) {
 		return f, false // opReject
@@ -138,7 +158,7 @@ func (e *Emulator) prepareCustom(k string, v any) (f fieldOp, nestedBad bool) {
 	case []any:
 		return e.prepareArray(k, t)
 	case map[string]any:
-		return e.prepareObject(k, t)
+		return e.prepareObject(k, t, sc)
 	}
 	return f, false
 }
@@ -183,11 +203,11 @@ func (e *Emulator) prepareArray(k string, arr []any) (fieldOp, bool) {
 
 // prepareObject handles an object value: array add/remove, $add/$remove/$update on an
 // array of objects, inc, or a nested custom attribute.
-func (e *Emulator) prepareObject(k string, m map[string]any) (fieldOp, bool) {
+func (e *Emulator) prepareObject(k string, m map[string]any, sc *decodeScratch) (fieldOp, bool) {
 	f := fieldOp{name: k}
 	switch {
 	case onlyKeys(m, "add", "remove"):
-		f.fieldOps = &fieldOps{}
+		f.fieldOps = sc.newFieldOps()
 		for _, name := range []string{"add", "remove"} {
 			raw, present := m[name]
 			if !present {
@@ -202,7 +222,13 @@ func (e *Emulator) prepareObject(k string, m map[string]any) (fieldOp, bool) {
 					return f, false
 				}
 			}
-			vals := normaliseValue(arr, false).([]any)
+			// The decoded array itself when it holds nothing to normalise (no numbers):
+			// it is recycled after the request, and these operands are only read while
+			// the batch is applied (arrayModify copies them).
+			vals := arr
+			if hasNumber(arr) {
+				vals = normaliseValue(arr, false).([]any)
+			}
 			if name == "add" {
 				f.add = vals
 			} else {
@@ -260,6 +286,15 @@ func prepareObjArray(f fieldOp, m map[string]any) (fieldOp, bool) {
 	f.kind = opObjArray
 	f.points = int64(len(f.objOps.add) + len(f.objOps.remove) + len(f.objOps.update))
 	return f, bad
+}
+
+func hasNumber(arr []any) bool {
+	for _, x := range arr {
+		if _, ok := x.(json.Number); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func onlyKeys(m map[string]any, allowed ...string) bool {
@@ -381,39 +416,46 @@ func capFront(arr []any, max int) []any {
 	return append([]any(nil), arr[len(arr)-max:]...)
 }
 
-// applyAttributes writes one validated attributes object to a profile. Data points
+// applyAttributes writes one validated attributes object to profile i. Data points
 // count every write, changed or not (§7).
-func (e *Emulator) applyAttributes(s *store, ent *entry, op *attrOp, dropNested bool, res *applyResult) {
-	p := &ent.p
-	for i := range op.fields {
-		f := &op.fields[i]
+func (e *Emulator) applyAttributes(s *store, i uint32, op *attrOp, dropNested bool, res *applyResult) {
+	ent := s.at(i)
+	for fi := range op.fields {
+		f := &op.fields[fi]
 		ok := true
 		switch f.kind {
 		case opReject:
 			ok = false
 		case opSet:
-			customsSized(p, len(op.fields))[f.name] = f.val
+			s.setCustomLocked(ent, f.name, f.val, len(op.fields))
 		case opUnset:
-			delete(p.Custom, f.name)
+			s.delCustomLocked(ent, f.name)
 		case opInc:
-			ok = applyInc(p, f)
+			ok = applyInc(s, ent, f)
 		case opArrayModify:
-			customs(p)[f.name] = capFront(arrayModify(p.Custom[f.name], f.add, f.remove), e.opts.ArrayCap)
-		case opNested:
-			ok = !dropNested && applyNested(p, f, op.merge)
-		case opObjArray:
-			ok = !dropNested && applyObjArray(p, f, op.merge, e.opts.ArrayCap)
-		case opStdSet:
-			if p.Standard == nil {
-				p.Standard = map[string]any{}
+			if s.arrayModifyLocked(ent, f.name, f.add, f.remove, e.opts.ArrayCap, len(op.fields)) {
+				break
 			}
-			p.Standard[f.name] = f.val
+			cur, _ := s.getCustomLocked(ent, f.name)
+			s.setCustomLocked(ent, f.name, capFront(arrayModify(cur, f.add, f.remove), e.opts.ArrayCap), len(op.fields))
+		case opNested:
+			ok = !dropNested && applyNested(s, ent, f, op.merge)
+		case opObjArray:
+			ok = !dropNested && applyObjArray(s, ent, f, op.merge, e.opts.ArrayCap)
+		case opStdSet:
+			x := s.extraOf(i)
+			if x.standard == nil {
+				x.standard = map[string]any{}
+			}
+			x.standard[f.name] = f.val
 		case opStdUnset:
-			delete(p.Standard, f.name)
+			if x := s.extras[i]; x != nil {
+				delete(x.standard, f.name)
+			}
 		case opEmail:
-			s.setEmailLocked(ent, f.val.(string))
+			s.setEmailLocked(i, f.val.(string))
 		case opPhone:
-			s.setPhoneLocked(ent, f.val.(string))
+			s.setPhoneLocked(i, f.val.(string))
 		}
 		if !ok {
 			res.rejected++
@@ -423,31 +465,16 @@ func (e *Emulator) applyAttributes(s *store, ent *entry, op *attrOp, dropNested 
 	}
 }
 
-// customsSized is customs with room for n attributes when the map is new, so a new
-// profile's map is not grown write by write.
-func customsSized(p *Profile, n int) map[string]any {
-	if p.Custom == nil {
-		p.Custom = make(map[string]any, n)
-	}
-	return p.Custom
-}
-
-func customs(p *Profile) map[string]any {
-	if p.Custom == nil {
-		p.Custom = map[string]any{}
-	}
-	return p.Custom
-}
-
 // applyInc increments an integer attribute; a missing attribute counts as 0. Any other
 // stored type rejects the increment (§2.3: integer attributes only).
-func applyInc(p *Profile, f *fieldOp) bool {
+func applyInc(s *store, ent *entry, f *fieldOp) bool {
 	by := f.val.(int64)
-	switch cur := p.Custom[f.name].(type) {
+	cur, _ := s.getCustomLocked(ent, f.name)
+	switch cur := cur.(type) {
 	case nil:
-		customs(p)[f.name] = by
+		s.setCustomLocked(ent, f.name, by, 0)
 	case int64:
-		customs(p)[f.name] = cur + by
+		s.setCustomLocked(ent, f.name, cur+by, 0)
 	default:
 		return false
 	}
@@ -486,14 +513,15 @@ func arrayModify(cur any, add, remove []any) []any {
 
 // applyNested overwrites a nested attribute, or deep-merges it into the stored object
 // when _merge_objects is true (§2.3).
-func applyNested(p *Profile, f *fieldOp, merge bool) bool {
+func applyNested(s *store, ent *entry, f *fieldOp, merge bool) bool {
 	nv, isMap := f.val.(map[string]any)
-	old, oldIsMap := p.Custom[f.name].(map[string]any)
+	cur, _ := s.getCustomLocked(ent, f.name)
+	old, oldIsMap := cur.(map[string]any)
 	if merge && isMap && oldIsMap {
-		deepMerge(old, nv)
+		deepMerge(old, nv) // old is the stored (boxed) map itself
 		return true
 	}
-	customs(p)[f.name] = f.val
+	s.setCustomLocked(ent, f.name, f.val, 0)
 	return true
 }
 
@@ -511,11 +539,12 @@ func deepMerge(dst, src map[string]any) {
 
 // applyObjArray applies $remove, $update (only with _merge_objects) and $add to an
 // array of objects (§2.1; the operators are unconfirmed).
-func applyObjArray(p *Profile, f *fieldOp, merge bool, arrayCap int) bool {
+func applyObjArray(s *store, ent *entry, f *fieldOp, merge bool, arrayCap int) bool {
 	if len(f.objOps.update) > 0 && !merge {
 		return false
 	}
-	cur, _ := p.Custom[f.name].([]any)
+	stored, _ := s.getCustomLocked(ent, f.name)
+	cur, _ := stored.([]any)
 	out := make([]any, 0, len(cur)+len(f.objOps.add))
 	for _, x := range cur {
 		o, _ := x.(map[string]any)
@@ -530,7 +559,7 @@ func applyObjArray(p *Profile, f *fieldOp, merge bool, arrayCap int) bool {
 		out = append(out, x)
 	}
 	out = append(out, f.objOps.add...)
-	customs(p)[f.name] = capFront(out, arrayCap)
+	s.setCustomLocked(ent, f.name, capFront(out, arrayCap), 0)
 	return true
 }
 

@@ -70,11 +70,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return serve(ctx, emu, *listen, stdout, stderr)
 }
 
-// tuneGC trades memory for CPU in the standalone emulator. Its live heap is the profile
-// store (about 1.5 GiB for a million profiles), and with the default GOGC=100 marking
-// that heap again every time as much has been allocated was about a third of its CPU in
-// the benchmarks (docs/performance.md). GOGC=400 with a 4 GiB soft limit collects far
-// less often while bounding memory. $GOGC or $GOMEMLIMIT, when set, win.
+// tuneGC trades memory for CPU in the standalone emulator: GOGC=400 with a 4 GiB soft
+// limit collects less often while bounding memory. $GOGC or $GOMEMLIMIT, when set, win.
+// It mattered when a million profiles were a million maps (marking them was a third of
+// the emulator's CPU); the store is now pointer-free (compact.go), and in the 1M-row
+// benchmark GOGC=100 costs about the same CPU with half the peak RSS (~430 MiB against
+// ~900, docs/performance.md).
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -19,7 +20,13 @@ import (
 // brazesync for benchmarks to measure brazesync: encoding/json's reflection and its
 // second scanning pass were ~45% of the emulator's CPU (docs/performance.md).
 func decodeTrack(body []byte, req *trackRequest) error {
-	if fastDecodeTrack(body, req) {
+	return decodeTrackScratch(body, req, nil)
+}
+
+// decodeTrackScratch is decodeTrack taking the fast path's objects and arrays from sc
+// (nil: allocate them).
+func decodeTrackScratch(body []byte, req *trackRequest, sc *decodeScratch) error {
+	if fastDecode(body, req, sc) {
 		return nil
 	}
 	*req = trackRequest{}
@@ -32,12 +39,14 @@ func decodeTrack(body []byte, req *trackRequest) error {
 // Strings are substrings of the body, so a string costs no allocation of its own. The
 // body is viewed as a string without copying: the caller never changes it afterwards
 // (handleTrack's body is read for this request only), which is what makes this safe.
-func fastDecodeTrack(body []byte, req *trackRequest) bool {
+func fastDecodeTrack(body []byte, req *trackRequest) bool { return fastDecode(body, req, nil) }
+
+func fastDecode(body []byte, req *trackRequest, sc *decodeScratch) bool {
 	if len(body) == 0 {
 		return false
 	}
 	s := unsafe.String(unsafe.SliceData(body), len(body))
-	p := parser{s: s, depth: 2} // inside the object and an array, as encoding/json counts
+	p := parser{s: s, depth: 2, sc: sc} // inside the object and an array, as encoding/json counts
 	p.skipSpace()
 	if !p.consume('{') {
 		return false
@@ -128,6 +137,101 @@ type parser struct {
 	s     string
 	i     int
 	depth int
+	sc    *decodeScratch // nil: allocate objects and arrays
+}
+
+// decodeScratch recycles the objects and arrays of decoded requests. They are garbage
+// once a request is answered: validation copies every object or array it keeps
+// (normaliseValue), so handleTrack hands them back for the next request. Allocating
+// them was most of the emulator's remaining allocation (docs/performance.md).
+//
+// It also holds the request's validated writes (fieldOp, fieldOps), garbage too once
+// the batch is applied.
+type decodeScratch struct {
+	freeMaps, usedMaps []map[string]any
+	freeArrs, usedArrs [][]any
+	fields             []fieldOp
+	ops                []fieldOps
+}
+
+// Objects and arrays larger than these are not recycled: a big one kept for reuse
+// would hold its memory for good.
+const (
+	scratchMapLen = 8
+	scratchArrCap = 128
+	scratchMax    = 4096 // recycled objects (and arrays) kept per scratch
+)
+
+var scratchPool = sync.Pool{New: func() any { return new(decodeScratch) }}
+
+func (d *decodeScratch) newMap() map[string]any {
+	var m map[string]any
+	if n := len(d.freeMaps); n > 0 {
+		m = d.freeMaps[n-1]
+		d.freeMaps = d.freeMaps[:n-1]
+	} else {
+		m = make(map[string]any, scratchMapLen)
+	}
+	d.usedMaps = append(d.usedMaps, m)
+	return m
+}
+
+func (d *decodeScratch) newArr() []any {
+	if n := len(d.freeArrs); n > 0 {
+		a := d.freeArrs[n-1]
+		d.freeArrs = d.freeArrs[:n-1]
+		return a
+	}
+	return make([]any, 0, 4)
+}
+
+// recycle makes every object and array handed out since the last recycle free again.
+func (d *decodeScratch) recycle() {
+	for _, m := range d.usedMaps {
+		if len(m) <= scratchMapLen && len(d.freeMaps) < scratchMax {
+			clear(m)
+			d.freeMaps = append(d.freeMaps, m)
+		}
+	}
+	clear(d.usedMaps)
+	d.usedMaps = d.usedMaps[:0]
+	for _, a := range d.usedArrs {
+		if cap(a) <= scratchArrCap && len(d.freeArrs) < scratchMax {
+			clear(a)
+			d.freeArrs = append(d.freeArrs, a[:0])
+		}
+	}
+	clear(d.usedArrs)
+	d.usedArrs = d.usedArrs[:0]
+	clear(d.fields)
+	d.fields = d.fields[:0]
+	clear(d.ops)
+	d.ops = d.ops[:0]
+}
+
+// newFields returns an empty slice with room for n writes (nil d: a new one). Later
+// calls never write into it: each slice's capacity ends where the next begins.
+func (d *decodeScratch) newFields(n int) []fieldOp {
+	if d == nil || n > 64 {
+		return make([]fieldOp, 0, n)
+	}
+	if len(d.fields)+n > cap(d.fields) {
+		d.fields = make([]fieldOp, 0, max(1024, 2*n)) // the old array stays with the ops using it
+	}
+	start := len(d.fields)
+	d.fields = d.fields[:start+n]
+	return d.fields[start : start : start+n]
+}
+
+func (d *decodeScratch) newFieldOps() *fieldOps {
+	if d == nil {
+		return &fieldOps{}
+	}
+	if len(d.ops) == cap(d.ops) {
+		d.ops = make([]fieldOps, 0, 128)
+	}
+	d.ops = d.ops[:len(d.ops)+1]
+	return &d.ops[len(d.ops)-1]
 }
 
 // maxDepth is encoding/json's nesting limit; deeper input is left to it (it fails).
@@ -208,7 +312,12 @@ func (p *parser) value() (any, bool) {
 // objectRest parses an object after its '{'. A repeated key keeps the last value, as
 // encoding/json does.
 func (p *parser) objectRest() (any, bool) {
-	m := make(map[string]any, 8)
+	var m map[string]any
+	if p.sc != nil {
+		m = p.sc.newMap()
+	} else {
+		m = make(map[string]any, 8)
+	}
 	p.skipSpace()
 	if p.consume('}') {
 		return m, true
@@ -242,7 +351,13 @@ func (p *parser) objectRest() (any, bool) {
 // arrayRest parses an array after its '['; an empty array is non-nil, as in
 // encoding/json.
 func (p *parser) arrayRest() ([]any, bool) {
-	out := make([]any, 0, 4)
+	var out []any
+	if p.sc != nil {
+		out = p.sc.newArr()
+		defer func() { p.sc.usedArrs = append(p.sc.usedArrs, out) }() // the final slice, after appends
+	} else {
+		out = make([]any, 0, 4)
+	}
 	p.skipSpace()
 	if p.consume(']') {
 		return out, true

@@ -84,3 +84,17 @@ func TestStandardFields(t *testing.T) {
 		})
 	}
 }
+
+// TestIsStandardField: the switch in isStandardField names exactly standardFields.
+func TestIsStandardField(t *testing.T) {
+	for k := range standardFields {
+		if !isStandardField(k) {
+			t.Errorf("isStandardField(%q) = false", k)
+		}
+	}
+	for _, k := range []string{"", "plan", "First_name", "first_name ", "emails", "dob2"} {
+		if isStandardField(k) {
+			t.Errorf("isStandardField(%q) = true", k)
+		}
+	}
+}

@@ -1,29 +1,80 @@
 package brazeemu
 
 import (
+	"hash/maphash"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // store holds profiles and the indexes used to resolve identifiers (braze-api.md §1.3).
 // One mutex guards it; callers decode and validate requests before taking it, so it is
 // held only while writes are applied.
+//
+// Profiles are held compactly (compact.go): an entry per profile in chunks of entries,
+// its strings in a byte arena, its custom attributes in a slab, and the rarely used
+// fields (aliases, email, phone, standard fields, events, purchases) in an extra record.
+// Reads build the public Profile from these, so callers never share memory with the
+// store.
 type store struct {
-	mu      sync.Mutex
-	seq     int64 // bumps on every write; orders "most recently updated"
-	nextID  int64 // braze_id counter
-	byExt   map[string]*entry
-	byBraze map[string]*entry
-	byAlias map[Alias]*entry
-	byEmail map[string][]*entry // key: lower-cased email
-	byPhone map[string][]*entry
+	mu       sync.Mutex
+	seq      int64 // bumps on every write; orders "most recently updated"
+	nextID   int64 // braze_id counter
+	hashSeed maphash.Seed
+	entries  [][]entry // entryChunk entries each
+	n        uint32    // entries in use (removed ones included)
+	strs     byteArena
+	cells    slab
+	times    []time.Time       // created_at values, shared by the profiles created together
+	extras   map[uint32]*extra // by entry number
+	names    map[string]uint32 // custom attribute name → id (an index of nameStr)
+	nameStr  []string
+	interns  map[uint64]strRef // short string values, by hash
+	boxes    []any             // values without a compact form (vBoxed)
+	freeBox  []uint32
+
+	byExt   strIndex
+	byBraze brazeIndex
+	byAlias map[Alias]uint32
+	byEmail map[string][]uint32 // key: lower-cased email
+	byPhone map[string][]uint32
 }
 
+// entry is one profile. It holds no pointers (see compact.go).
 type entry struct {
-	p       Profile
-	updated int64
+	ext, braze strRef
+	updated    int64
+	attrs      uint64 // slab address of the custom attributes
+	nAttrs     uint32
+	capAttrs   uint32 // size class of the region at attrs
+	created    uint32 // index in store.times
+	flags      uint8
+}
+
+const (
+	fRemoved uint8 = 1 << iota // replaced by Seed
+	fCustom                    // has a Custom map (possibly empty): nil and empty differ
+)
+
+const (
+	entryShift = 12
+	entryChunk = 1 << entryShift
+	noEntry    = ^uint32(0)
+	// internMax is the longest string value interned (stored once however many
+	// profiles hold it); longer values are copied per write.
+	internMax = 32
+)
+
+// extra holds the fields most profiles written by brazesync do not have.
+type extra struct {
+	aliases   []Alias
+	email     string
+	phone     string
+	standard  map[string]any
+	events    []Event
+	purchases []Purchase
 }
 
 type identKind int
@@ -45,8 +96,15 @@ type ident struct {
 }
 
 func newStore() *store {
-	s := &store{}
-	s.resetLocked()
+	s := &store{hashSeed: maphash.MakeSeed()}
+	s.byExt = newStrIndex(s.hashSeed)
+	s.byBraze = brazeIndex{hash: newStrIndex(s.hashSeed)}
+	s.byAlias = map[Alias]uint32{}
+	s.byEmail = map[string][]uint32{}
+	s.byPhone = map[string][]uint32{}
+	s.extras = map[uint32]*extra{}
+	s.names = map[string]uint32{}
+	s.interns = map[uint64]strRef{}
 	return s
 }
 
@@ -56,63 +114,163 @@ func (s *store) reset() {
 	s.resetLocked()
 }
 
-// resetLocked empties the store. Existing maps are cleared rather than replaced: they
-// keep their capacity, so a benchmark that resets between runs does not pay for growing
-// (rehashing) million-entry indexes again — ~10% of the emulator's CPU in a fresh run.
+// resetLocked empties the store. Index maps are cleared rather than replaced and the
+// entry chunks and slab are kept: a benchmark that resets between runs does not pay for
+// growing million-entry structures again. The string arena is dropped, not reused:
+// strings handed out by reads point into it.
 func (s *store) resetLocked() {
-	s.seq, s.nextID = 0, 0
-	if s.byExt == nil {
-		s.byExt = map[string]*entry{}
-		s.byBraze = map[string]*entry{}
-		s.byAlias = map[Alias]*entry{}
-		s.byEmail = map[string][]*entry{}
-		s.byPhone = map[string][]*entry{}
-		return
-	}
-	clear(s.byExt)
-	clear(s.byBraze)
+	s.seq, s.nextID, s.n = 0, 0, 0
+	s.strs = byteArena{}
+	s.cells.reset()
+	s.times = s.times[:0]
+	clear(s.extras)
+	clear(s.names)
+	s.nameStr = s.nameStr[:0]
+	clear(s.interns)
+	clear(s.boxes)
+	s.boxes, s.freeBox = s.boxes[:0], s.freeBox[:0]
+	s.byExt.clear()
+	s.byBraze.clear()
 	clear(s.byAlias)
 	clear(s.byEmail)
 	clear(s.byPhone)
 }
 
+func (s *store) at(i uint32) *entry { return &s.entries[i>>entryShift][i&(entryChunk-1)] }
+
+func (s *store) extOf(i uint32) string   { return s.strs.str(s.at(i).ext) }
+func (s *store) brazeOf(i uint32) string { return s.strs.str(s.at(i).braze) }
+
+// newEntryLocked adds an empty entry created at t.
+func (s *store) newEntryLocked(t time.Time) (uint32, *entry) {
+	i := s.n
+	s.n++
+	if int(i>>entryShift) == len(s.entries) {
+		s.entries = append(s.entries, make([]entry, entryChunk))
+	}
+	e := s.at(i)
+	*e = entry{created: s.timeIndexLocked(t)}
+	return i, e
+}
+
+// timeIndexLocked stores t in times, sharing the last one when it is the same.
+func (s *store) timeIndexLocked(t time.Time) uint32 {
+	if n := len(s.times); n > 0 && s.times[n-1] == t {
+		return uint32(n - 1)
+	}
+	s.times = append(s.times, t)
+	return uint32(len(s.times) - 1)
+}
+
+func (s *store) extraOf(i uint32) *extra {
+	x := s.extras[i]
+	if x == nil {
+		x = &extra{}
+		s.extras[i] = x
+	}
+	return x
+}
+
+func (s *store) emailOf(i uint32) string {
+	if x := s.extras[i]; x != nil {
+		return x.email
+	}
+	return ""
+}
+
+func (s *store) phoneOf(i uint32) string {
+	if x := s.extras[i]; x != nil {
+		return x.phone
+	}
+	return ""
+}
+
+// profileLocked builds the public form of entry i: a deep copy.
+func (s *store) profileLocked(i uint32) Profile {
+	e := s.at(i)
+	p := Profile{ExternalID: s.strs.str(e.ext), BrazeID: s.strs.str(e.braze), CreatedAt: s.times[e.created]}
+	if e.flags&fCustom != 0 {
+		p.Custom = s.customMapLocked(e)
+	}
+	x := s.extras[i]
+	if x == nil {
+		return p
+	}
+	p.Aliases = append([]Alias(nil), x.aliases...)
+	p.Email, p.Phone = x.email, x.phone
+	p.Standard = cloneMap(x.standard)
+	if x.events != nil {
+		p.Events = make([]Event, len(x.events))
+		for j, ev := range x.events {
+			ev.Properties = cloneMap(ev.Properties)
+			p.Events[j] = ev
+		}
+	}
+	if x.purchases != nil {
+		p.Purchases = make([]Purchase, len(x.purchases))
+		for j, pu := range x.purchases {
+			pu.Properties = cloneMap(pu.Properties)
+			p.Purchases[j] = pu
+		}
+	}
+	return p
+}
+
 func (s *store) get(externalID string) (Profile, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.byExt[externalID]
+	i, ok := s.byExt.get(externalID, s.extOf)
 	if !ok {
 		return Profile{}, false
 	}
-	return e.p.clone(), true
+	return s.profileLocked(i), true
 }
 
 func (s *store) getByAlias(a Alias) (Profile, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.byAlias[a]
+	i, ok := s.byAlias[a]
 	if !ok {
 		return Profile{}, false
 	}
-	return e.p.clone(), true
+	return s.profileLocked(i), true
 }
 
 func (s *store) getByEmail(email string) []Profile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Profile, 0, len(s.byEmail[strings.ToLower(email)]))
-	for _, e := range s.byEmail[strings.ToLower(email)] {
-		out = append(out, e.p.clone())
+	return s.profilesLocked(s.byEmail[strings.ToLower(email)])
+}
+
+func (s *store) getByPhone(phone string) []Profile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.profilesLocked(s.byPhone[phone])
+}
+
+func (s *store) profilesLocked(is []uint32) []Profile {
+	out := make([]Profile, 0, len(is))
+	for _, i := range is {
+		out = append(out, s.profileLocked(i))
 	}
 	sortProfiles(out)
 	return out
 }
 
+func (s *store) getByBrazeID(id string) (Profile, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.byBraze.get(id, s.brazeOf)
+	if !ok {
+		return Profile{}, false
+	}
+	return s.profileLocked(i), true
+}
+
 func (s *store) all() []Profile {
 	s.mu.Lock()
-	out := make([]Profile, 0, len(s.byBraze))
-	for _, e := range s.byBraze {
-		out = append(out, e.p.clone())
-	}
+	out := make([]Profile, 0, s.byBraze.len())
+	s.byBraze.each(func(i uint32) { out = append(out, s.profileLocked(i)) })
 	s.mu.Unlock()
 	sortProfiles(out)
 	return out
@@ -139,10 +297,10 @@ func (s *store) seed(opts Options, ps []Profile) {
 		for i := range p.Events {
 			p.Events[i].Properties = normaliseMap(p.Events[i].Properties, false)
 		}
-		if old, ok := s.byExt[p.ExternalID]; ok && p.ExternalID != "" {
+		if old, ok := s.byExt.get(p.ExternalID, s.extOf); ok && p.ExternalID != "" {
 			s.removeLocked(old)
 		}
-		if old, ok := s.byBraze[p.BrazeID]; ok && p.BrazeID != "" {
+		if old, ok := s.byBraze.get(p.BrazeID, s.brazeOf); ok && p.BrazeID != "" {
 			s.removeLocked(old)
 		}
 		if p.BrazeID == "" {
@@ -151,22 +309,39 @@ func (s *store) seed(opts Options, ps []Profile) {
 		if p.CreatedAt.IsZero() {
 			p.CreatedAt = opts.Now().UTC()
 		}
-		e := &entry{p: p}
+		i, e := s.newEntryLocked(p.CreatedAt)
+		e.ext, e.braze = s.strs.add(p.ExternalID), s.strs.add(p.BrazeID)
+		if p.Custom != nil {
+			e.flags |= fCustom
+			for k, v := range p.Custom {
+				s.setCustomLocked(e, k, v, len(p.Custom))
+			}
+		}
+		if len(p.Aliases) > 0 || p.Email != "" || p.Phone != "" || p.Standard != nil || p.Events != nil || p.Purchases != nil {
+			*s.extraOf(i) = extra{aliases: p.Aliases, email: p.Email, phone: p.Phone, standard: p.Standard,
+				events: p.Events, purchases: p.Purchases}
+		}
 		s.touchLocked(e)
-		s.indexLocked(e)
+		s.indexLocked(i)
 	}
 }
 
 func (s *store) newBrazeIDLocked() string {
+	var b [24]byte
+	return string(s.nextBrazeIDLocked(&b))
+}
+
+// nextBrazeIDLocked formats the next braze_id into b: 24 hex digits, the shape of a
+// real braze_id (a Mongo ObjectId), "e0" and the counter in 22 zero-padded hex digits
+// (what fmt's %022x gives, without its cost).
+func (s *store) nextBrazeIDLocked(b *[24]byte) []byte {
 	s.nextID++
-	// 24 hex digits, the shape of a real braze_id (a Mongo ObjectId): "e0" and the
-	// counter in 22 zero-padded hex digits (what fmt's %022x gives, without its cost).
 	const hex = "0123456789abcdef"
-	b := [24]byte{'e', '0'}
+	b[0], b[1] = 'e', '0'
 	for i, n := len(b)-1, uint64(s.nextID); i >= 2; i, n = i-1, n>>4 {
 		b[i] = hex[n&15]
 	}
-	return string(b[:])
+	return b[:]
 }
 
 func (s *store) touchLocked(e *entry) {
@@ -174,149 +349,155 @@ func (s *store) touchLocked(e *entry) {
 	e.updated = s.seq
 }
 
-func (s *store) indexLocked(e *entry) {
-	if e.p.ExternalID != "" {
-		s.byExt[e.p.ExternalID] = e
+func (s *store) indexLocked(i uint32) {
+	e := s.at(i)
+	if e.ext.n > 0 {
+		s.byExt.put(s.strs.str(e.ext), i, s.extOf)
 	}
-	s.byBraze[e.p.BrazeID] = e
-	for _, a := range e.p.Aliases {
-		s.byAlias[a] = e
+	s.byBraze.put(s.strs.str(e.braze), i, s.brazeOf)
+	x := s.extras[i]
+	if x == nil {
+		return
 	}
-	if e.p.Email != "" {
-		k := strings.ToLower(e.p.Email)
-		s.byEmail[k] = append(s.byEmail[k], e)
+	for _, a := range x.aliases {
+		s.byAlias[a] = i
 	}
-	if e.p.Phone != "" {
-		s.byPhone[e.p.Phone] = append(s.byPhone[e.p.Phone], e)
+	if x.email != "" {
+		k := strings.ToLower(x.email)
+		s.byEmail[k] = append(s.byEmail[k], i)
+	}
+	if x.phone != "" {
+		s.byPhone[x.phone] = append(s.byPhone[x.phone], i)
 	}
 }
 
-func (s *store) removeLocked(e *entry) {
-	delete(s.byExt, e.p.ExternalID)
-	delete(s.byBraze, e.p.BrazeID)
-	for _, a := range e.p.Aliases {
-		if s.byAlias[a] == e {
-			delete(s.byAlias, a)
+func (s *store) removeLocked(i uint32) {
+	e := s.at(i)
+	s.byExt.delete(s.strs.str(e.ext), s.extOf)
+	s.byBraze.delete(s.strs.str(e.braze), s.brazeOf)
+	if x := s.extras[i]; x != nil {
+		for _, a := range x.aliases {
+			if cur, ok := s.byAlias[a]; ok && cur == i {
+				delete(s.byAlias, a)
+			}
 		}
 	}
-	s.setEmailLocked(e, "")
-	s.setPhoneLocked(e, "")
+	s.setEmailLocked(i, "")
+	s.setPhoneLocked(i, "")
+	s.clearCustomLocked(e)
+	delete(s.extras, i)
+	e.flags |= fRemoved
 }
 
-// resolve finds the profile an object addresses, creating it when the identifier and
-// _update_existing_only allow. It returns nil when the object is silently skipped
-// (unknown user with update-only, or an unknown braze_id, which cannot create).
-func (s *store) resolveLocked(id ident, now time.Time) (e *entry, created bool) {
+// resolveLocked finds the profile an object addresses, creating it when the identifier
+// and _update_existing_only allow. It returns noEntry when the object is silently
+// skipped (unknown user with update-only, or an unknown braze_id, which cannot create).
+func (s *store) resolveLocked(id ident, now time.Time) (i uint32, created bool) {
 	switch id.kind {
 	case identExternalID:
-		if e := s.byExt[id.value]; e != nil {
-			return e, false
+		if i, ok := s.byExt.get(id.value, s.extOf); ok {
+			return i, false
 		}
 	case identBrazeID:
-		return s.byBraze[id.value], false
+		if i, ok := s.byBraze.get(id.value, s.brazeOf); ok {
+			return i, false
+		}
+		return noEntry, false
 	case identAlias:
-		if e := s.byAlias[id.alias]; e != nil {
-			return e, false
+		if i, ok := s.byAlias[id.alias]; ok {
+			return i, false
 		}
 	case identEmail:
-		if e := mostRecent(s.byEmail[strings.ToLower(id.value)]); e != nil {
-			return e, false
+		if i := s.mostRecent(s.byEmail[strings.ToLower(id.value)]); i != noEntry {
+			return i, false
 		}
 	case identPhone:
-		if e := mostRecent(s.byPhone[id.value]); e != nil {
-			return e, false
+		if i := s.mostRecent(s.byPhone[id.value]); i != noEntry {
+			return i, false
 		}
 	}
 	if id.updateOnly {
-		return nil, false
+		return noEntry, false
 	}
-	e = &entry{p: Profile{BrazeID: s.newBrazeIDLocked(), CreatedAt: now.UTC()}}
+	i, e := s.newEntryLocked(now.UTC())
+	var idBuf [24]byte
+	bid := s.nextBrazeIDLocked(&idBuf)
+	e.braze = s.strs.add(unsafe.String(&bid[0], len(bid))) // copied: no string made for it
 	switch id.kind {
 	case identExternalID:
-		e.p.ExternalID = id.value
+		e.ext = s.strs.add(id.value)
 	case identAlias:
-		e.p.Aliases = []Alias{id.alias}
+		s.extraOf(i).aliases = []Alias{{Name: strings.Clone(id.alias.Name), Label: strings.Clone(id.alias.Label)}}
 	case identEmail:
-		e.p.Email = id.value
+		s.extraOf(i).email = strings.Clone(id.value)
 	case identPhone:
-		e.p.Phone = id.value
+		s.extraOf(i).phone = strings.Clone(id.value)
 	}
-	s.indexLocked(e)
-	return e, true
+	s.indexLocked(i)
+	return i, true
 }
 
 // mostRecent picks, among profiles sharing an email or phone, the most recently
 // updated one that has an external_id, else the most recently updated (§1.3).
-func mostRecent(es []*entry) *entry {
-	var best, bestExt *entry
-	for _, e := range es {
-		if best == nil || e.updated > best.updated {
-			best = e
+func (s *store) mostRecent(is []uint32) uint32 {
+	best, bestExt := noEntry, noEntry
+	var bestAt, bestExtAt int64
+	for _, i := range is {
+		e := s.at(i)
+		if best == noEntry || e.updated > bestAt {
+			best, bestAt = i, e.updated
 		}
-		if e.p.ExternalID != "" && (bestExt == nil || e.updated > bestExt.updated) {
-			bestExt = e
+		if e.ext.n > 0 && (bestExt == noEntry || e.updated > bestExtAt) {
+			bestExt, bestExtAt = i, e.updated
 		}
 	}
-	if bestExt != nil {
+	if bestExt != noEntry {
 		return bestExt
 	}
 	return best
 }
 
-func (s *store) setEmailLocked(e *entry, email string) {
-	if e.p.Email != "" {
-		k := strings.ToLower(e.p.Email)
-		s.byEmail[k] = removeEntry(s.byEmail[k], e)
+func (s *store) setEmailLocked(i uint32, email string) {
+	if old := s.emailOf(i); old != "" {
+		k := strings.ToLower(old)
+		s.byEmail[k] = removeIndex(s.byEmail[k], i)
 		if len(s.byEmail[k]) == 0 {
 			delete(s.byEmail, k)
 		}
 	}
-	e.p.Email = email
+	if email == "" && s.extras[i] == nil {
+		return
+	}
+	email = strings.Clone(email) // not a view of the request body
+	s.extraOf(i).email = email
 	if email != "" {
 		k := strings.ToLower(email)
-		s.byEmail[k] = append(s.byEmail[k], e)
+		s.byEmail[k] = append(s.byEmail[k], i)
 	}
 }
 
-func (s *store) setPhoneLocked(e *entry, phone string) {
-	if e.p.Phone != "" {
-		s.byPhone[e.p.Phone] = removeEntry(s.byPhone[e.p.Phone], e)
-		if len(s.byPhone[e.p.Phone]) == 0 {
-			delete(s.byPhone, e.p.Phone)
+func (s *store) setPhoneLocked(i uint32, phone string) {
+	if old := s.phoneOf(i); old != "" {
+		s.byPhone[old] = removeIndex(s.byPhone[old], i)
+		if len(s.byPhone[old]) == 0 {
+			delete(s.byPhone, old)
 		}
 	}
-	e.p.Phone = phone
+	if phone == "" && s.extras[i] == nil {
+		return
+	}
+	phone = strings.Clone(phone)
+	s.extraOf(i).phone = phone
 	if phone != "" {
-		s.byPhone[phone] = append(s.byPhone[phone], e)
+		s.byPhone[phone] = append(s.byPhone[phone], i)
 	}
 }
 
-func removeEntry(es []*entry, e *entry) []*entry {
-	for i, x := range es {
-		if x == e {
-			return append(es[:i], es[i+1:]...)
+func removeIndex(is []uint32, i uint32) []uint32 {
+	for j, x := range is {
+		if x == i {
+			return append(is[:j], is[j+1:]...)
 		}
 	}
-	return es
-}
-
-func (s *store) getByBrazeID(id string) (Profile, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.byBraze[id]
-	if !ok {
-		return Profile{}, false
-	}
-	return e.p.clone(), true
-}
-
-func (s *store) getByPhone(phone string) []Profile {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Profile, 0, len(s.byPhone[phone]))
-	for _, e := range s.byPhone[phone] {
-		out = append(out, e.p.clone())
-	}
-	sortProfiles(out)
-	return out
+	return is
 }

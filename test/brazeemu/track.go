@@ -49,7 +49,12 @@ type trackBatch struct {
 // store lock is taken; the lock is held only to apply the batch.
 func (e *Emulator) handleTrack(body []byte, fault *Fault) (int, any) {
 	var req trackRequest
-	if err := decodeTrack(body, &req); err != nil {
+	sc := scratchPool.Get().(*decodeScratch)
+	defer func() {
+		sc.recycle() // after the batch is applied: nothing kept refers to the decoded values
+		scratchPool.Put(sc)
+	}()
+	if err := decodeTrackScratch(body, &req, sc); err != nil {
 		return http.StatusBadRequest, message(msgBadJSON)
 	}
 	nA, nE, nP := len(req.Attributes), len(req.Events), len(req.Purchases)
@@ -61,7 +66,7 @@ func (e *Emulator) handleTrack(body []byte, fault *Fault) (int, any) {
 		return http.StatusBadRequest, message(msgNoValidData)
 	}
 
-	b := e.prepare(&req, fault)
+	b := e.prepare(&req, fault, sc)
 	if len(b.attrs)+len(b.events)+len(b.purchases) == 0 {
 		e.stats.update(func(s *Stats) { s.MinorErrors += int64(len(b.errs)) })
 		return http.StatusBadRequest, TrackResponse{Message: msgNoValidData, Errors: b.errs}
@@ -105,7 +110,7 @@ func (e *Emulator) overCap(nA, nE, nP int) bool {
 
 // prepare validates every object. Invalid objects become errors[] items and are not
 // applied at all; a FaultMinorErrors fault rejects its chosen objects the same way.
-func (e *Emulator) prepare(req *trackRequest, fault *Fault) trackBatch {
+func (e *Emulator) prepare(req *trackRequest, fault *Fault, sc *decodeScratch) trackBatch {
 	b := trackBatch{attrs: make([]attrOp, 0, len(req.Attributes))}
 	injected := injectedErrors(fault)
 	for i, raw := range req.Attributes {
@@ -113,7 +118,7 @@ func (e *Emulator) prepare(req *trackRequest, fault *Fault) trackBatch {
 			b.errs = append(b.errs, ObjectError{msg, arrAttributes, i})
 			continue
 		}
-		op, nestedBad, errType := e.prepareAttributes(raw)
+		op, nestedBad, errType := e.prepareAttributes(raw, sc)
 		if errType != "" {
 			b.errs = append(b.errs, ObjectError{errType, arrAttributes, i})
 			continue
@@ -193,21 +198,21 @@ func (e *Emulator) apply(b *trackBatch) applyResult {
 	defer s.mu.Unlock()
 	for i := range b.attrs {
 		op := &b.attrs[i]
-		ent, created := s.resolveLocked(op.id, now)
-		if ent == nil {
+		i, created := s.resolveLocked(op.id, now)
+		if i == noEntry {
 			res.skipped++
 			continue
 		}
 		if created {
 			res.created++
 		}
-		e.applyAttributes(s, ent, op, b.dropNested, &res)
-		s.touchLocked(ent)
+		e.applyAttributes(s, i, op, b.dropNested, &res)
+		s.touchLocked(s.at(i))
 	}
 	for i := range b.events {
 		op := &b.events[i]
-		ent, created := s.resolveLocked(op.id, now)
-		if ent == nil {
+		i, created := s.resolveLocked(op.id, now)
+		if i == noEntry {
 			res.skipped++
 			continue
 		}
@@ -218,14 +223,15 @@ func (e *Emulator) apply(b *trackBatch) applyResult {
 		if ev.Time.After(now) {
 			ev.Time = now.UTC() // a future time is replaced with "now" (§1.2)
 		}
-		ent.p.Events = append(ent.p.Events, ev)
+		x := s.extraOf(i)
+		x.events = append(x.events, ev)
 		res.dataPoints += 1 + int64(len(ev.Properties))
-		s.touchLocked(ent)
+		s.touchLocked(s.at(i))
 	}
 	for i := range b.purchases {
 		op := &b.purchases[i]
-		ent, created := s.resolveLocked(op.id, now)
-		if ent == nil {
+		i, created := s.resolveLocked(op.id, now)
+		if i == noEntry {
 			res.skipped++
 			continue
 		}
@@ -236,9 +242,10 @@ func (e *Emulator) apply(b *trackBatch) applyResult {
 		if pu.Time.After(now) {
 			pu.Time = now.UTC()
 		}
-		ent.p.Purchases = append(ent.p.Purchases, pu)
+		x := s.extraOf(i)
+		x.purchases = append(x.purchases, pu)
 		res.dataPoints += 1 + int64(len(pu.Properties))
-		s.touchLocked(ent)
+		s.touchLocked(s.at(i))
 	}
 	return res
 }

@@ -56,14 +56,56 @@ func parseDate(s string) (time.Time, bool) {
 // normaliseNumber turns a decoded JSON number into int64 when it is integral and fits,
 // else float64.
 func normaliseNumber(n json.Number) any {
-	if i, err := n.Int64(); err == nil {
+	// A literal with a fraction or exponent is never an int64: skip the attempt, whose
+	// error allocates (it was 3 of the ~15 allocations per benchmark object).
+	if i, ok := smallInt(string(n)); ok {
 		return i
+	}
+	if !hasFractionOrExponent(string(n)) {
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
 	}
 	f, err := n.Float64()
 	if err != nil {
 		return n.String()
 	}
 	return f
+}
+
+func hasFractionOrExponent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '.' || c == 'e' || c == 'E' {
+			return true
+		}
+	}
+	return false
+}
+
+// smallInt parses an optional sign and 1 to 18 decimal digits (no overflow possible),
+// the integers strconv.ParseInt(s, 10, 64) accepts that are that short, with the same
+// result and without its general-purpose overhead.
+func smallInt(s string) (int64, bool) {
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // normaliseValue converts decoded JSON (or Go values given to Seed) into the stored
