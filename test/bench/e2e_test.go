@@ -42,8 +42,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 	record(figure{Bench: "e2e unlimited", Name: "brazesync CPU per 1M rows (all procs)", Value: cpu, Unit: "core-s",
 		Target: "<= 10", Runs: n})
 	for _, p := range procNames {
-		c := collect(runs, func(r syncRun) float64 { return r.procs[p.proc].cpu.Seconds() / float64(r.rows) * 1e6 })
-		m := collect(runs, func(r syncRun) float64 { return mib(r.procs[p.proc].peak) })
+		c := collect(runs, func(r syncRun) float64 { return r.procs[p.proc].CPU.Seconds() / float64(r.rows) * 1e6 })
+		m := collect(runs, func(r syncRun) float64 { return mib(r.procs[p.proc].Peak) })
 		record(figure{Bench: "e2e unlimited", Name: "  " + p.label + " CPU per 1M rows", Value: c, Unit: "core-s", Runs: n,
 			Note: map[bool]string{true: "sampled every 50 ms from /proc; the total above is exact (rusage)"}[p.proc == "brazesync"]})
 		record(figure{Bench: "e2e unlimited", Name: "  " + p.label + " peak RSS", Value: m, Unit: "MiB", Target: "<= 150", Runs: n})
@@ -141,8 +141,8 @@ func BenchmarkScale(b *testing.B) {
 	record(figure{Bench: "scale", Name: fmt.Sprintf("rows/s, %dM rows", big/1_000_000), Value: float64(big) / bigWall, Unit: "rows/s",
 		Braze: float64(big) / bigWall / brazeRowsPerSec, Runs: len(bigRuns)})
 	for _, p := range procNames {
-		m1 := collect(base, func(r syncRun) float64 { return mib(r.procs[p.proc].peak) })
-		m2 := collect(bigRuns, func(r syncRun) float64 { return mib(r.procs[p.proc].peak) })
+		m1 := collect(base, func(r syncRun) float64 { return mib(r.procs[p.proc].Peak) })
+		m2 := collect(bigRuns, func(r syncRun) float64 { return mib(r.procs[p.proc].Peak) })
 		record(figure{Bench: "scale", Name: fmt.Sprintf("  %s peak RSS, %dM rows", p.label, big/1_000_000), Value: m2, Unit: "MiB",
 			Target: "<= 150", Runs: len(bigRuns)})
 		record(figure{Bench: "scale", Name: "  " + p.label + " peak RSS big / 1M", Value: m2 / m1, Unit: "ratio",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/procstat"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -94,13 +95,13 @@ func (e *emulatorProc) stats(b *testing.B) brazeemu.Stats {
 }
 
 func (e *emulatorProc) cpu() time.Duration {
-	st, _ := readProc(e.cmd.Process.Pid)
-	return st.cpu
+	st, _ := procstat.Read(e.cmd.Process.Pid)
+	return st.CPU
 }
 
 func (e *emulatorProc) peak() int64 {
-	st, _ := readProc(e.cmd.Process.Pid)
-	return st.peak
+	st, _ := procstat.Read(e.cmd.Process.Pid)
+	return st.Peak
 }
 
 // fileSpec is the file source into the Braze destination; %s slots: Parquet path,

@@ -126,9 +126,9 @@ func sourceFigures(b *testing.B, proc, label string, braze, srcEmu *emulatorProc
 	record(figure{Bench: "sources", Name: "  " + label + ": brazesync CPU per 1M rows", Value: collect(runs, syncRun.cpuPerMillion),
 		Unit: "core-s", Runs: n})
 	record(figure{Bench: "sources", Name: "  " + label + ": source CPU per 1M rows",
-		Value: collect(runs, func(r syncRun) float64 { return r.procs[proc].cpu.Seconds() / float64(r.rows) * 1e6 }), Unit: "core-s", Runs: n})
+		Value: collect(runs, func(r syncRun) float64 { return r.procs[proc].CPU.Seconds() / float64(r.rows) * 1e6 }), Unit: "core-s", Runs: n})
 	record(figure{Bench: "sources", Name: "  " + label + ": source peak RSS",
-		Value: collect(runs, func(r syncRun) float64 { return mib(r.procs[proc].peak) }), Unit: "MiB", Target: "<= 150", Runs: n})
+		Value: collect(runs, func(r syncRun) float64 { return mib(r.procs[proc].Peak) }), Unit: "MiB", Target: "<= 150", Runs: n})
 	record(figure{Bench: "sources", Name: "  " + label + ": emulator CPU per 1M", Value: median(emuCPU), Unit: "core-s", Runs: n,
 		Note: "the " + label + " emulator's own cost, not brazesync's"})
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/procstat"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -107,15 +107,15 @@ type rssSampler struct {
 
 func newRSSSampler() *rssSampler { return &rssSampler{samples: map[string][]int64{}} }
 
-// sample reads VmRSS of pid and of its children from /proc.
+// sample reads the resident memory of pid and of its children.
 func (s *rssSampler) sample(pid int) {
-	for _, p := range append([]int{pid}, children(pid)...) {
-		name, rss, ok := procRSS(p)
+	for _, p := range append([]int{pid}, procstat.Children(pid)...) {
+		st, ok := procstat.Read(p)
 		if !ok {
 			continue
 		}
 		s.mu.Lock()
-		s.samples[name] = append(s.samples[name], rss)
+		s.samples[st.Name] = append(s.samples[st.Name], st.RSS)
 		s.mu.Unlock()
 	}
 }
@@ -140,42 +140,6 @@ func (s *rssSampler) halves(name string) (first, second, peak int64) {
 		peak = max(peak, v)
 	}
 	return first, second, peak
-}
-
-// children lists pid's child processes. Linux keeps the list per thread (the thread that forked),
-// so every task of the process is read.
-func children(pid int) []int {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	var out []int
-	for _, task := range tasks {
-		b, err := os.ReadFile(task)
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
-}
-
-func procRSS(pid int) (name string, rss int64, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "", 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, found := strings.CutPrefix(line, "Name:"); found {
-			name = strings.TrimSpace(v)
-		}
-		if v, found := strings.CutPrefix(line, "VmRSS:"); found {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			rss, ok = kb<<10, true
-		}
-	}
-	return name, rss, ok && name != ""
 }
 
 // start samples pid every 100 ms until the returned stop is called.
