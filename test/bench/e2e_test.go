@@ -15,7 +15,7 @@ var unlimitedRuns []syncRun
 
 func unlimited(b *testing.B, emu *emulatorProc, rows int) syncRun {
 	path := benchParquet(b, rows)
-	return runSync(b, emu, fmt.Sprintf(fileSpec, path, "    rate_limit: -1\n"), int64(rows))
+	return runSync(b, emu, fileSpec(path, "rate_limit: -1"), int64(rows))
 }
 
 // BenchmarkEndToEnd: a 1,000,000-row Parquet file → bin/brazesync → file-source (CQ
@@ -82,11 +82,11 @@ func atLimit(b *testing.B, limit int, window time.Duration) {
 	emu := startEmulator(b, "--rate-limit", fmt.Sprint(limit), "--rate-window", window.String())
 	emu.poll = true
 	path := benchParquet(b, rows)
-	extra := fmt.Sprintf("    rate_limit: %d\n    rate_window: %s\n", limit, window)
+	extra := []string{fmt.Sprintf("rate_limit: %d", limit), "rate_window: " + window.String()}
 	var runs []syncRun
 	for range b.N {
 		for range runsFromEnv("BENCH_LIMIT_RUNS", 2) {
-			runs = append(runs, runSync(b, emu, fmt.Sprintf(fileSpec, path, extra), int64(rows)))
+			runs = append(runs, runSync(b, emu, fileSpec(path, extra...), int64(rows)))
 		}
 	}
 	share := collect(runs, func(r syncRun) float64 {

@@ -104,33 +104,10 @@ func (e *emulatorProc) peak() int64 {
 	return st.Peak
 }
 
-// fileSpec is the file source into the Braze destination; %s slots: Parquet path,
-// destination spec extras.
-const fileSpec = `
-kind: source
-spec:
-  name: files
-  path: {{BIN}}/file-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    files:
-      - path: %s
----
-kind: destination
-spec:
-  name: braze
-  path: {{BIN}}/braze-destination
-  registry: local
-  write_mode: append
-  spec:
-    api_key: "${BRAZE_API_KEY}"
-    endpoint: "${BRAZE_ENDPOINT}"
-    update_existing_only: false
-    export_value: BENCH
-    dead_letter_file: dead.jsonl
-%s`
+// fileSpec is the file source reading path into the shared Braze destination with extra spec lines.
+func fileSpec(path string, extra ...string) string {
+	return testbin.Spec(testbin.FileSource(path), testbin.BrazeDestination("BENCH", extra...))
+}
 
 // syncRun is one finished `brazesync sync` and what it cost.
 type syncRun struct {

@@ -10,25 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// sourceDest is the Braze destination, rate limiting off, appended to a source spec.
-const sourceDest = `
----
-kind: destination
-spec:
-  name: braze
-  path: {{BIN}}/braze-destination
-  registry: local
-  write_mode: append
-  spec:
-    api_key: "${BRAZE_API_KEY}"
-    endpoint: "${BRAZE_ENDPOINT}"
-    update_existing_only: false
-    export_value: BENCH
-    dead_letter_file: dead.jsonl
-    rate_limit: -1
-`
+	"github.com/brazesync/brazesync/test/testbin"
+)
 
 // snowflakeSpec reads one row per user from the emulator's Currents data; %s slots:
 // key file, host, port.
@@ -95,14 +79,14 @@ func BenchmarkSources(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		spec := fmt.Sprintf(snowflakeSpec, keyPath, u.Hostname(), u.Port()) + sourceDest
+		spec := testbin.Spec(fmt.Sprintf(snowflakeSpec, keyPath, u.Hostname(), u.Port()), testbin.BrazeDestination("BENCH", "rate_limit: -1"))
 		sourceFigures(b, "snowflake-sourc", "snowflake", braze, sf, spec, rows)
 	})
 	b.Run("looker", func(b *testing.B) {
 		const secret = "bench-looker-secret-41"
 		lk := startProc(b, []string{"LOOKEREMU_CLIENT_SECRET=" + secret}, "emulator", "looker", "--listen", "127.0.0.1:0",
 			"--rows", fmt.Sprint(rows))
-		spec := fmt.Sprintf(lookerSpec, lk.url, lookTyped) + sourceDest
+		spec := testbin.Spec(fmt.Sprintf(lookerSpec, lk.url, lookTyped), testbin.BrazeDestination("BENCH", "rate_limit: -1"))
 		sourceFigures(b, "looker-source", "looker", braze, lk, spec, rows, "BENCH_LOOKER_SECRET="+secret)
 	})
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +23,7 @@ func TestRunFailsClearly(t *testing.T) {
 	tests := []struct {
 		name     string
 		file     string
-		extra    string
+		extra    []string
 		apiKey   string
 		endpoint func(*brazeemu.Emulator) string
 		wantCode int
@@ -34,7 +33,7 @@ func TestRunFailsClearly(t *testing.T) {
 		{name: "unreachable endpoint", file: sample, apiKey: key, endpoint: func(*brazeemu.Emulator) string { return "http://127.0.0.1:1" },
 			wantCode: runner.ExitAuth, wantMsg: "unreachable"},
 		{name: "missing key column", file: noKeyCSV, apiKey: key, wantCode: runner.ExitConfig, wantMsg: "key column"},
-		{name: "unknown spec field", file: sample, apiKey: key, extra: "    batch_sise: 10\n", wantCode: runner.ExitConfig, wantMsg: "batch_sise"},
+		{name: "unknown spec field", file: sample, apiKey: key, extra: []string{"batch_sise: 10"}, wantCode: runner.ExitConfig, wantMsg: "batch_sise"},
 		{name: "endpoint not a Braze host", file: sample, apiKey: key, endpoint: func(*brazeemu.Emulator) string { return "https://api.example.com" },
 			wantCode: runner.ExitConfig, wantMsg: "not a Braze REST host"},
 	}
@@ -45,7 +44,7 @@ func TestRunFailsClearly(t *testing.T) {
 			if tc.endpoint != nil {
 				endpoint = tc.endpoint(emu)
 			}
-			res := syncSpec(t, fmt.Sprintf(fileToBraze, tc.file, tc.extra),
+			res := syncSpec(t, fileToBraze(tc.file, tc.extra...),
 				map[string]string{"BRAZE_API_KEY": tc.apiKey, "BRAZE_ENDPOINT": endpoint})
 			if res.Code != tc.wantCode {
 				t.Errorf("exit code %d, want %d\n%s", res.Code, tc.wantCode, res.Stderr)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,33 +16,13 @@ import (
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
-// smallBatches reads the sample in 250-row records, so a plugin failure lands mid-stream.
-const smallBatches = `
-kind: source
-spec:
-  name: files
-  path: {{BIN}}/file-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    batch_rows: 250
-    files:
-      - path: {{ROOT}}/docs/examples/data/users.csv
----
-kind: destination
-spec:
-  name: braze
-  path: %s
-  registry: local
-  write_mode: append
-  spec:
-    api_key: "${BRAZE_API_KEY}"
-    endpoint: "${BRAZE_ENDPOINT}"
-    update_existing_only: false
-    concurrency: 2
-    dead_letter_file: dead.jsonl
-`
+// smallBatches reads the sample in 250-row records, so a plugin failure lands mid-stream, into a
+// destination run from the plugin binary at path.
+func smallBatches(path string) string {
+	dest := strings.Replace(testbin.BrazeDestination("E2E", "concurrency: 2"),
+		"path: {{BIN}}/braze-destination", "path: "+path, 1)
+	return testbin.Spec(testbin.FileSource("{{ROOT}}/docs/examples/data/users.csv", "batch_rows: 250"), dest)
+}
 
 // TestPluginFailureModes: each way a destination plugin can fail ends the run with exit code 4, a
 // message naming the plugin, and a report that says what was delivered before it failed.
@@ -72,7 +51,7 @@ func TestPluginFailureModes(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			res := syncSpec(t, fmt.Sprintf(smallBatches, tc.path), env, tc.args...)
+			res := syncSpec(t, smallBatches(tc.path), env, tc.args...)
 			if res.Code != runner.ExitPlugin {
 				t.Errorf("exit code %d, want %d\n%s", res.Code, runner.ExitPlugin, tail(res.Stderr))
 			}
@@ -110,7 +89,7 @@ func TestSIGTERMWritesReport(t *testing.T) {
 	data := filepath.Join(dir, "users.parquet")
 	writeNarrowParquet(t, data, rows)
 	spec := strings.NewReplacer("{{BIN}}", testbin.Dir(t), "{{ROOT}}", testbin.Root()).
-		Replace(fmt.Sprintf(fileToBraze, data, "    concurrency: 2\n"))
+		Replace(fileToBraze(data, "concurrency: 2"))
 	specPath := filepath.Join(dir, "spec.yml")
 	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
 		t.Fatal(err)

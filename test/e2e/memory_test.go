@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,7 +30,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
 	data := filepath.Join(t.TempDir(), "big.parquet")
 	writeNarrowParquet(t, data, memoryRows)
-	spec := fmt.Sprintf(fileToBraze, data, "    rate_limit: -1\n    concurrency: 8\n")
+	spec := fileToBraze(data, "rate_limit: -1", "concurrency: 8")
 	sampler := newRSSSampler()
 	res := testbin.Sync(t, spec, testbin.SyncOptions{
 		Env:   map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()},

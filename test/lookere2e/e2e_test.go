@@ -35,19 +35,6 @@ spec:
           view: %s
           fields: [users.external_id, users.field_1, users.field_2, users.untagged]
           limit: -1
----
-kind: destination
-spec:
-  name: braze
-  path: {{BIN}}/braze-destination
-  registry: local
-  write_mode: append
-  spec:
-    api_key: "${BRAZE_API_KEY}"
-    endpoint: "${BRAZE_ENDPOINT}"
-    update_existing_only: false
-    export_value: LOOKER_E2E
-    dead_letter_file: dead.jsonl
 `
 
 // TestLookerLookToBrazeRowByRow: a saved Look (typed attributes) and an
@@ -63,7 +50,7 @@ func TestLookerLookToBrazeRowByRow(t *testing.T) {
 	looker := lookeremu.Start(t, opts)
 	braze := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{apiKey}})
 
-	spec := fmt.Sprintf(specTmpl, looker.URL(), looker.ClientID(), lookeremu.LookTyped, lookeremu.SeedModel, lookeremu.SeedView)
+	spec := testbin.Spec(fmt.Sprintf(specTmpl, looker.URL(), looker.ClientID(), lookeremu.LookTyped, lookeremu.SeedModel, lookeremu.SeedView), testbin.BrazeDestination("LOOKER_E2E"))
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{
 		"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": braze.URL(), "LOOKER_CLIENT_SECRET": secret}})
 	if res.Code != 0 {

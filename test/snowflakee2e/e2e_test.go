@@ -54,18 +54,6 @@ spec:
     queries:
       - name: all_types
         sql: %q
----
-kind: destination
-spec:
-  name: braze
-  path: {{BIN}}/braze-destination
-  registry: local
-  write_mode: append
-  spec:
-    api_key: "${BRAZE_API_KEY}"
-    endpoint: "${BRAZE_ENDPOINT}"
-    update_existing_only: false
-    dead_letter_file: dead.jsonl
 `
 
 func TestSnowflakeToBrazeScalarTypes(t *testing.T) {
@@ -116,7 +104,7 @@ func runAndCheck(t *testing.T, query string, want map[string]map[string]string, 
 	const apiKey = "e2e-snowflake-key-31c9"
 	braze := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{apiKey}})
 	host, port := sf.HostPort()
-	spec := fmt.Sprintf(specTmpl, keyPath, host, port, query)
+	spec := testbin.Spec(fmt.Sprintf(specTmpl, keyPath, host, port, query), testbin.BrazeDestination("LOOKER_EXPORT"))
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": braze.URL()}})
 	if res.Code != 0 {
 		t.Fatalf("brazesync sync: exit %d\n%s", res.Code, res.Stderr)
