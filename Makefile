@@ -25,9 +25,9 @@ test: build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	BRAZESYNC_BIN=$(CURDIR)/bin $(GO) test -count=1 -timeout 25m ./...
 
-## test-race: the suite under the race detector (slower)
-test-race:
-	$(GO) test -race -timeout 40m ./...
+## test-race: the suite under the race detector (slower, ~10 min on 2 cores)
+test-race: build
+	BRAZESYNC_BIN=$(CURDIR)/bin $(GO) test -race -count=1 -timeout 40m ./...
 
 ## bench: the benchmark suite; prints one table and writes bench-results.json
 bench: build
