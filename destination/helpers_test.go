@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brazesync/brazesync/test/sampledata"
+
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	cqschema "github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/destination/brazeapi"
@@ -27,43 +26,14 @@ const testKey = "sk-test-SECRET-4e1f9c"
 var fastRetry = brazeapi.RetryPolicy{MaxAttempts: 6, WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond}
 
 // userRow is one row of the test table: external_id, braze[name], braze[score].
-type userRow struct {
-	ID    *string
-	Name  *string
-	Score *int64
-}
+type userRow = sampledata.UserRow
 
 func str(s string) *string { return &s }
 func num(n int64) *int64   { return &n }
 
-// usersRecord builds a record of the users table ("users" unless table is set).
+// usersRecord builds a record of the users table.
 func usersRecord(table string, rows []userRow) arrow.Record {
-	md := arrow.NewMetadata([]string{cqschema.MetadataTableName}, []string{table})
-	sc := arrow.NewSchema([]arrow.Field{
-		{Name: "external_id", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "braze[name]", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-	}, &md)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	for _, r := range rows {
-		appendStr(b.Field(0).(*array.StringBuilder), r.ID)
-		appendStr(b.Field(1).(*array.StringBuilder), r.Name)
-		if r.Score == nil {
-			b.Field(2).AppendNull()
-		} else {
-			b.Field(2).(*array.Int64Builder).Append(*r.Score)
-		}
-	}
-	return b.NewRecord()
-}
-
-func appendStr(b *array.StringBuilder, s *string) {
-	if s == nil {
-		b.AppendNull()
-		return
-	}
-	b.Append(*s)
+	return sampledata.UsersRecord(table, rows)
 }
 
 // testSpec returns a parsed spec for an emulator, writing files into t.TempDir.

@@ -49,7 +49,7 @@ func benchPacing(b *testing.B, procs int, window time.Duration, users int) {
 	rows := make([]row, users)
 	for i := range rows {
 		id, name := fmt.Sprintf("b%06d", i), "x"
-		rows[i] = row{id: &id, name: &name}
+		rows[i] = row{ID: &id, Name: &name}
 	}
 	var requests, limited int64
 	var elapsed time.Duration

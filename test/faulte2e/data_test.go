@@ -4,18 +4,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/brazesync/brazesync/test/sampledata"
+
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	cqschema "github.com/cloudquery/plugin-sdk/v4/schema"
 )
 
 // row is one generated source row; nil fields are SQL NULLs.
-type row struct {
-	id    *string
-	name  *string
-	score *int64
-}
+type row = sampledata.UserRow
 
 // genRows builds n deterministic rows with every case the destination must handle: users repeated
 // far apart (separate requests) and back to back (merged), null keys (skipped), the blocked
@@ -33,18 +28,18 @@ func genRows(n int) []row {
 			id = "null"
 		}
 		prev = id
-		r := row{id: &id}
+		r := row{ID: &id}
 		name := fmt.Sprintf("n%d", i)
 		if i%1201 == 11 {
 			name = strings.Repeat("z", 300)
 		}
-		r.name = &name
+		r.Name = &name
 		if i%13 != 0 {
 			s := int64(i)
-			r.score = &s
+			r.Score = &s
 		}
 		if i%997 == 3 {
-			r.id = nil
+			r.ID = nil
 		}
 		rows[i] = r
 	}
@@ -52,31 +47,4 @@ func genRows(n int) []row {
 }
 
 // record builds a users record from rows.
-func record(rows []row) arrow.Record {
-	md := arrow.NewMetadata([]string{cqschema.MetadataTableName}, []string{"users"})
-	sc := arrow.NewSchema([]arrow.Field{
-		{Name: "external_id", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "braze[name]", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-	}, &md)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	for _, r := range rows {
-		appendStr(b.Field(0).(*array.StringBuilder), r.id)
-		appendStr(b.Field(1).(*array.StringBuilder), r.name)
-		if r.score == nil {
-			b.Field(2).AppendNull()
-		} else {
-			b.Field(2).(*array.Int64Builder).Append(*r.score)
-		}
-	}
-	return b.NewRecord()
-}
-
-func appendStr(b *array.StringBuilder, s *string) {
-	if s == nil {
-		b.AppendNull()
-		return
-	}
-	b.Append(*s)
-}
+func record(rows []row) arrow.Record { return sampledata.UsersRecord("users", rows) }

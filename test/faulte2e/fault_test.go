@@ -113,18 +113,18 @@ func TestFaultsLoseNothing(t *testing.T) {
 	for i, r := range rows {
 		d, isDead := deadRows[int64(i)]
 		switch {
-		case r.id == nil:
+		case r.ID == nil:
 			skipped++
 			assert.False(t, isDead, "row %d is skipped and dead-lettered", i)
-		case len(*r.name) > 255:
+		case len(*r.Name) > 255:
 			require.True(t, isDead, "row %d has a 300-character name", i)
 			assert.Equal(t, "invalid_value", d.Reason)
-		case *r.id == "null":
+		case *r.ID == "null":
 			require.True(t, isDead, "row %d has a blocked external_id", i)
 			assert.Contains(t, d.Detail, "blacklisted")
 		}
-		if isDead && r.id != nil {
-			assert.Equal(t, *r.id, d.Key, "row %d", i)
+		if isDead && r.ID != nil {
+			assert.Equal(t, *r.ID, d.Key, "row %d", i)
 		}
 	}
 	assert.Equal(t, skipped, rep.RowsSkipped["null_key"])
@@ -155,22 +155,22 @@ func TestFaultsLoseNothing(t *testing.T) {
 func expectedProfiles(rows []row, dead map[int64]deadLetter) map[string]map[string]any {
 	want := map[string]map[string]any{}
 	for i, r := range rows {
-		if r.id == nil {
+		if r.ID == nil {
 			continue
 		}
 		if _, isDead := dead[int64(i)]; isDead {
 			continue
 		}
-		p := want[*r.id]
+		p := want[*r.ID]
 		if p == nil {
 			p = map[string]any{"looker_export": []any{"LOOKER_EXPORT"}}
-			want[*r.id] = p
+			want[*r.ID] = p
 		}
-		if r.name != nil {
-			p["name"] = *r.name
+		if r.Name != nil {
+			p["name"] = *r.Name
 		}
-		if r.score != nil {
-			p["score"] = *r.score
+		if r.Score != nil {
+			p["score"] = *r.Score
 		}
 	}
 	return want
