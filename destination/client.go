@@ -2,7 +2,6 @@ package destination
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -23,7 +22,6 @@ type Client struct {
 	spec   *Spec
 	log    zerolog.Logger
 	writer *Writer
-	last   *report.Report
 }
 
 // Assert at compile time that Client is a CloudQuery plugin client.
@@ -44,11 +42,11 @@ func New(ctx context.Context, log zerolog.Logger, specJSON []byte, opts plugin.N
 	return c, nil
 }
 
-// Write consumes one CloudQuery write stream: every insert is converted and sent, DeleteStale is
-// noted, MigrateTable is ignored (Braze has no schema to migrate). It returns when every row is
+// Write consumes one CloudQuery write stream: every insert is converted and sent, DeleteStale ends
+// a table, MigrateTable is ignored (Braze has no schema to migrate). It returns when every row is
 // accounted for, so the CLI's sync ends with Braze's answers in hand.
 func (c *Client) Write(ctx context.Context, msgs <-chan message.WriteMessage) error {
-	w, err := NewWriter(ctx, c.spec, c.log, WithRunID(time.Now().UTC().Format("20060102T150405Z")))
+	s, err := Open(ctx, c.spec, c.log, report.NewRunID("", time.Now()))
 	if err != nil {
 		return err
 	}
@@ -59,28 +57,16 @@ func (c *Client) Write(ctx context.Context, msgs <-chan message.WriteMessage) er
 		}
 		switch m := msg.(type) {
 		case *message.WriteInsert:
-			werr = w.Write(ctx, m.Record)
+			werr = s.Insert(ctx, m.Record)
 		case *message.WriteDeleteStale:
-			w.DeleteStale(m.TableName)
+			s.DeleteStale(m.TableName)
 		case *message.WriteMigrateTable, *message.WriteDeleteRecord:
 		default:
 			werr = fmt.Errorf("unsupported write message %T", msg)
 		}
 	}
-	rep, cerr := w.Close(ctx)
-	c.last = rep
-	rep.Finish(statusOf(cerr), cerr, time.Now())
-	c.log.Info().Int64("rows_read", rep.RowsRead).Int64("users_sent", rep.UsersSent).
-		Int64("rows_skipped", rep.Skipped()).Int64("rows_rejected", rep.Rejected()).Msg("write finished")
-	if c.spec.ReportFile != "" {
-		if err := rep.WriteFile(c.spec.ReportFile); err != nil {
-			c.log.Error().Err(err).Msg("writing report")
-		}
-	}
-	if werr != nil {
-		return werr
-	}
-	return cerr
+	_, err = s.Finish(ctx, werr)
+	return err
 }
 
 // Tables lists none: a destination has no tables of its own. plugin-sdk's `doc` command asks.
@@ -95,13 +81,3 @@ func (*Client) Read(context.Context, *cqschema.Table, chan<- arrow.Record) error
 
 // Close has nothing to release: each Write owns its writer.
 func (*Client) Close(context.Context) error { return nil }
-
-func statusOf(err error) string {
-	switch {
-	case err == nil:
-		return report.StatusSuccess
-	case errors.Is(err, context.Canceled):
-		return report.StatusCancelled
-	}
-	return report.StatusFailed
-}

@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/sampledata"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/destination/brazeapi"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 )
 
 const testKey = "sk-test-SECRET-4e1f9c"
@@ -66,7 +67,7 @@ func startEmu(t *testing.T, o brazeemu.Options) *brazeemu.Emulator {
 	if o.APIKeys == nil {
 		o.APIKeys = []string{testKey}
 	}
-	return brazeemu.Start(t, o)
+	return emutest.Braze(t, o)
 }
 
 // run writes the records through a new Writer and closes it.

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 )
 
 // TestSecretNeverLeaks: the API key appears in no error, log line, report or dead-letter line, even

@@ -21,7 +21,7 @@ import (
 
 	"github.com/brazesync/brazesync/destination/brazeapi"
 	"github.com/brazesync/brazesync/destination/report"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 )
 
 // TestWriterMergesDuplicates: rows of one user in one request become one object whose attributes

@@ -6,7 +6,7 @@ import (
 )
 
 // This file simulates processes sharing one key against a server that counts like Braze and the
-// emulator (test/brazeemu/ratelimit.go), on a fake clock, so pacing is checked deterministically and
+// emulator (plugin/emulator/brazeemu/ratelimit.go), on a fake clock, so pacing is checked deterministically and
 // without sleeping.
 
 // fixedWindowServer counts requests per key: a window opens with the first request after the last

@@ -15,9 +15,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/plugin/check"
-	"github.com/brazesync/brazesync/test/brazeemu"
-	"github.com/brazesync/brazesync/test/lookeremu"
-	"github.com/brazesync/brazesync/test/snowflakeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -64,7 +65,7 @@ func newWorld(t *testing.T) *world {
 
 	lo := lookeremu.Seed(20)
 	lo.ClientSecret = lookerSec
-	w.looker = lookeremu.Start(t, lo)
+	w.looker = emutest.Looker(t, lo)
 
 	sf, err := snowflakeemu.NewStarted(snowflakeemu.Options{Password: "sf-pass"})
 	if err != nil {

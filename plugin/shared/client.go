@@ -17,9 +17,9 @@ import (
 	"github.com/brazesync/brazesync/plugin/pb"
 )
 
-// maxRecordBytes bounds the Arrow buffers of one message: records above it are sliced, so each gRPC
+// MaxRecordBytes bounds the Arrow buffers of one message: records above it are sliced, so each gRPC
 // message stays well under 4 MiB and memory on both sides stays bounded however large the source.
-const maxRecordBytes = 2 << 20
+const MaxRecordBytes = 2 << 20
 
 // DestinationClient is the host's handle on a destination plugin.
 type DestinationClient struct {
@@ -65,7 +65,7 @@ type WriteStream struct {
 	done   chan struct{}
 }
 
-// Send writes one record, sliced so that no message exceeds maxRecordBytes of Arrow buffers.
+// Send writes one record, sliced so that no message exceeds MaxRecordBytes of Arrow buffers.
 // It blocks while the plugin is busy: gRPC flow control is the back-pressure.
 func (s *WriteStream) Send(rec arrow.Record) error {
 	for _, part := range slices(rec) {
@@ -157,14 +157,14 @@ func (s *WriteStream) receive() {
 	}
 }
 
-// slices cuts a record into parts of at most maxRecordBytes of buffers.
+// slices cuts a record into parts of at most MaxRecordBytes of buffers.
 func slices(rec arrow.Record) []arrow.Record {
 	size := util.TotalRecordSize(rec)
 	rows := rec.NumRows()
-	if size <= maxRecordBytes || rows <= 1 {
+	if size <= MaxRecordBytes || rows <= 1 {
 		return []arrow.Record{rec}
 	}
-	parts := (size + maxRecordBytes - 1) / maxRecordBytes
+	parts := (size + MaxRecordBytes - 1) / MaxRecordBytes
 	step := max(1, rows/parts)
 	out := make([]arrow.Record, 0, parts+1)
 	for i := int64(0); i < rows; i += step {

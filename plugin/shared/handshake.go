@@ -1,6 +1,8 @@
-// Package shared is what the brazesync runner (host) and a destination plugin agree on across the
-// hashicorp/go-plugin boundary: the handshake, the plugin map, and the gRPC adapters that translate
-// between Go values and the messages of plugin/pb. Records cross as Arrow IPC streams.
+// Package shared is the contract the hosts (the brazesync runner and the Looker Action Hub) and the
+// destination plugin agree on across the hashicorp/go-plugin boundary: the handshake, the plugin
+// map, the Destination interface and its gRPC client, which translates between Go values and the
+// messages of plugin/pb. Records cross as Arrow IPC streams; reports as destination/report JSON.
+// The plugin side (the server) lives beside the destination, in destination/pluginserver.
 package shared
 
 import (
@@ -24,11 +26,27 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "c3f1b2d4-braze-destination",
 }
 
+// Destination is a host's handle on a destination plugin, from the caller's side: Configure once,
+// then one Write stream per run; Abort makes the running stream give up; Close releases the plugin.
+type Destination interface {
+	// Configure sends the spec; the plugin validates it and checks the key before any row is read.
+	Configure(ctx context.Context, name, runID string, specJSON []byte) error
+	// Write opens the run's stream of records and progress reports.
+	Write(ctx context.Context) (*WriteStream, error)
+	// Abort dead-letters the running stream's unsent rows as cancelled and ends it with its report.
+	Abort(ctx context.Context) error
+	// Close releases the plugin's resources.
+	Close(ctx context.Context) error
+}
+
+// Assert at compile time that the gRPC client is a Destination.
+var _ Destination = (*DestinationClient)(nil)
+
 // DestinationPluginName is the name the destination is dispensed under.
 const DestinationPluginName = "destination"
 
 // maxMessageBytes is the gRPC message limit on both sides. The host slices records so that each
-// message stays far below it (maxRecordBytes); the headroom is for the IPC framing.
+// message stays far below it (MaxRecordBytes); the headroom is for the IPC framing.
 const maxMessageBytes = 16 << 20
 
 // PluginMap is the host's view of the plugins a binary may serve.

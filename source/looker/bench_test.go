@@ -7,7 +7,7 @@ import (
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 
 	"github.com/brazesync/brazesync/source/looker"
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 )
 
 // BenchmarkSyncScenarioLook measures the source end to end (emulator HTTP,

@@ -15,8 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 	"github.com/brazesync/brazesync/source/looker"
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 func specFor(emu *lookeremu.Server, tables ...looker.TableSpec) []byte {
@@ -58,7 +59,7 @@ func fieldTags(f arrow.Field) []string {
 
 func TestSyncTypedLookRowByRow(t *testing.T) {
 	const rows = 20_000
-	emu := lookeremu.Start(t, lookeremu.Seed(rows))
+	emu := emutest.Looker(t, lookeremu.Seed(rows))
 	msgs, err := syncAll(t, specFor(emu, looker.TableSpec{Name: "typed", LookID: lookeremu.LookTyped, Limit: "-1"}))
 	require.NoError(t, err)
 
@@ -114,7 +115,7 @@ func TestSyncTypedLookRowByRow(t *testing.T) {
 }
 
 func TestSyncInlineQueryWithFilterAndLimit(t *testing.T) {
-	emu := lookeremu.Start(t, lookeremu.Seed(300))
+	emu := emutest.Looker(t, lookeremu.Seed(300))
 	q := &looker.SpecQuery{Model: lookeremu.SeedModel, View: lookeremu.SeedView,
 		Fields:  []string{"users.external_id", "users.platform", "sessions.count"},
 		Filters: map[string]string{"users.platform": "ios"}, Limit: "50"}
@@ -132,7 +133,7 @@ func TestSyncInlineQueryWithFilterAndLimit(t *testing.T) {
 }
 
 func TestSyncAllResultsVersusDefaultLimit(t *testing.T) {
-	emu := lookeremu.Start(t, lookeremu.Seed(6000))
+	emu := emutest.Looker(t, lookeremu.Seed(6000))
 	count := func(limit looker.Limit) int64 {
 		msgs, err := syncAll(t, specFor(emu, looker.TableSpec{Name: "s", LookID: lookeremu.LookScenario, Limit: limit}))
 		require.NoError(t, err)
@@ -147,7 +148,7 @@ func TestSyncAllResultsVersusDefaultLimit(t *testing.T) {
 }
 
 func TestSyncBacksOffOn429AndRelogsOnExpiry(t *testing.T) {
-	emu := lookeremu.Start(t, lookeremu.Seed(100))
+	emu := emutest.Looker(t, lookeremu.Seed(100))
 	p := looker.NewPlugin()
 	ctx := context.Background()
 	require.NoError(t, p.Init(ctx, specFor(emu, looker.TableSpec{Name: "s", LookID: lookeremu.LookScenario}), plugin.NewClientOptions{}))
@@ -168,7 +169,7 @@ func TestSyncBacksOffOn429AndRelogsOnExpiry(t *testing.T) {
 }
 
 func TestSyncGivesUpAfterRetries(t *testing.T) {
-	emu := lookeremu.Start(t, lookeremu.Seed(10))
+	emu := emutest.Looker(t, lookeremu.Seed(10))
 	emu.FailNext(100, 429, "0")
 	spec := looker.Spec{BaseURL: emu.URL(), ClientID: emu.ClientID(), ClientSecret: emu.ClientSecret(), MaxRetries: 2,
 		Tables: []looker.TableSpec{{Name: "s", LookID: lookeremu.LookScenario}}}
@@ -181,7 +182,7 @@ func TestSyncGivesUpAfterRetries(t *testing.T) {
 }
 
 func TestSyncPivotedLookExpandsColumns(t *testing.T) {
-	emu := lookeremu.Start(t, lookeremu.Seed(30))
+	emu := emutest.Looker(t, lookeremu.Seed(30))
 	msgs, err := syncAll(t, specFor(emu, looker.TableSpec{Name: "pivoted", LookID: lookeremu.LookPivoted}))
 	require.NoError(t, err)
 	recs := records(msgs)
@@ -216,14 +217,14 @@ func TestSyncRefusesTaggedPivot(t *testing.T) {
 		}
 	}
 	opts.Views[0].Fields = fields
-	emu := lookeremu.Start(t, opts)
+	emu := emutest.Looker(t, opts)
 	_, err := syncAll(t, specFor(emu, looker.TableSpec{Name: "pivoted", LookID: lookeremu.LookPivoted}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pivoted")
 }
 
 func TestSyncTableCalculationCarriesTags(t *testing.T) {
-	emu := lookeremu.Start(t, lookeremu.Seed(10))
+	emu := emutest.Looker(t, lookeremu.Seed(10))
 	msgs, err := syncAll(t, specFor(emu, looker.TableSpec{Name: "calc", LookID: lookeremu.LookTableCalc}))
 	require.NoError(t, err)
 	rec := records(msgs)[0]
@@ -238,7 +239,7 @@ func TestSyncTableCalculationCarriesTags(t *testing.T) {
 func TestSyncDataBeforeFields(t *testing.T) {
 	opts := lookeremu.Seed(500)
 	opts.DataBeforeFields = true
-	emu := lookeremu.Start(t, opts)
+	emu := emutest.Looker(t, opts)
 	msgs, err := syncAll(t, specFor(emu, looker.TableSpec{Name: "s", LookID: lookeremu.LookScenario}))
 	require.NoError(t, err)
 	var n int64
@@ -266,7 +267,7 @@ func TestSpecValidation(t *testing.T) {
 }
 
 func TestSecretNeverInErrors(t *testing.T) {
-	emu := lookeremu.Start(t, lookeremu.Seed(1))
+	emu := emutest.Looker(t, lookeremu.Seed(1))
 	spec := fmt.Sprintf(`{"base_url":%q,"client_id":"a","client_secret":"s3cr3t-value","tables":[{"name":"t","look_id":1}]}`, emu.URL())
 	err := looker.NewPlugin().Init(context.Background(), []byte(spec), plugin.NewClientOptions{})
 	require.Error(t, err)

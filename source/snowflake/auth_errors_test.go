@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brazesync/brazesync/test/snowflakeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	"github.com/stretchr/testify/require"
 )

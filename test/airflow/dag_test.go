@@ -12,8 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/runner"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -80,7 +81,7 @@ func TestDAGCommandLinesRun(t *testing.T) {
 	dir := home(t)
 	local := func(s string) string { return strings.ReplaceAll(s, c.Home, dir) }
 	const key = "airflow-dag-key-9f2c"
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}})
 	env := []string{"BRAZE_API_KEY=" + key, "BRAZE_ENDPOINT=" + emu.URL()}
 
 	if code, out, errOut := bash(t, dir, local(c.Check), env...); code != 0 {
@@ -129,7 +130,7 @@ func TestDAGExitCodes(t *testing.T) {
 	c := extract(t)
 	dir := home(t)
 	local := func(s string) string { return strings.ReplaceAll(s, c.Home, dir) }
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{"the-right-key"}})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{"the-right-key"}})
 	env := []string{"BRAZE_API_KEY=a-wrong-key", "BRAZE_ENDPOINT=" + emu.URL()}
 	if code, out, _ := bash(t, dir, local(c.Check), env...); code != 1 || !strings.Contains(out, "FAIL  braze: api key") {
 		t.Errorf("check with a wrong key: exit %d\n%s", code, out)

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/brazesync/brazesync/plugin/runner"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/test/procstat"
 	"github.com/brazesync/brazesync/test/testbin"
 )

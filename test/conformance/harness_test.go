@@ -15,7 +15,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/destination"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 // apiKey is the emulators' only key; it is a test value, not a secret.
@@ -111,7 +112,7 @@ func (h *harness) migrate(ctx context.Context, table *cqschema.Table) error {
 	if _, ok := h.tables[table.Name]; ok {
 		return nil
 	}
-	emu := brazeemu.Start(h.t, brazeemu.Options{APIKeys: []string{apiKey}})
+	emu := emutest.Braze(h.t, brazeemu.Options{APIKeys: []string{apiKey}})
 	b := &backend{table: table, keyCol: keyColumn(table), emu: emu}
 	spec, err := b.spec(filepath.Join(h.dir, table.Name+"-dead-letter.jsonl"))
 	if err != nil {

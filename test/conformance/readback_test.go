@@ -12,7 +12,7 @@ import (
 	cqschema "github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/cloudquery/plugin-sdk/v4/types"
 
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 )
 
 // rebuild turns stored profiles back into one Arrow record of the table's schema: the key column

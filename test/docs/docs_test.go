@@ -27,14 +27,15 @@ import (
 
 	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/docs/gen"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/source/looker"
 	"github.com/brazesync/brazesync/source/snowflake"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
-// pages are the documents this test owns (docs/emulator-braze.md has its own test in test/brazeemu).
+// pages are the documents this test owns (docs/emulator-braze.md has its own test in plugin/emulator/brazeemu).
 var pages = []string{"troubleshooting.md", "operations.md", "cloudquery.md", "scheduling.md",
 	"guide-snowflake.md", "guide-looker.md", "quickstart.md", "README.md", "looker.md", "snowflake.md", "mapping.md"}
 
@@ -99,7 +100,7 @@ func TestConfigurationReferenceIsCurrent(t *testing.T) {
 func TestDocsBlocksRun(t *testing.T) {
 	bin := testbin.Dir(t)
 	const key = "docs-test-key-3e8a"
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}})
 	for _, page := range pages {
 		t.Run(page, func(t *testing.T) {
 			dir := t.TempDir()

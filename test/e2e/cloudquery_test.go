@@ -15,8 +15,9 @@ import (
 	cqschema "github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/rs/zerolog"
 
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/schema"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -25,7 +26,7 @@ import (
 // CloudQuery's own gRPC client: migrate, inserts, delete-stale. The emulator's store is then checked.
 func TestDestinationServesCloudQueryProtocol(t *testing.T) {
 	const key = "e2e-cq-key-55aa"
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	mp, err := managedplugin.NewClient(ctx, managedplugin.PluginDestination,

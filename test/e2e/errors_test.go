@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/runner"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -39,7 +40,7 @@ func TestRunFailsClearly(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}})
+			emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}})
 			endpoint := emu.URL()
 			if tc.endpoint != nil {
 				endpoint = tc.endpoint(emu)

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/runner"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -39,19 +40,20 @@ func TestPluginFailureModes(t *testing.T) {
 		{name: "binary missing", path: "{{BIN}}/no-such-destination", wantMsg: "no-such-destination"},
 		// file-source is a CloudQuery plugin, not a go-plugin one: the handshake fails.
 		{name: "wrong handshake", path: "{{BIN}}/file-source", wantMsg: "file-source"},
-		{name: "crash mid-stream", path: "{{BIN}}/braze-destination", env: map[string]string{"BRAZESYNC_TEST_PANIC_AFTER_ROWS": "2000"},
+		{name: "crash mid-stream", path: "{{HOOKED}}", env: map[string]string{"BRAZESYNC_TEST_PANIC_AFTER_ROWS": "2000"},
 			wantMsg: "exited unexpectedly", midRun: true},
-		{name: "hang", path: "{{BIN}}/braze-destination", env: map[string]string{"BRAZESYNC_TEST_HANG_AFTER_ROWS": "1000"},
+		{name: "hang", path: "{{HOOKED}}", env: map[string]string{"BRAZESYNC_TEST_HANG_AFTER_ROWS": "1000"},
 			args: []string{"--stall-timeout", "2s"}, wantMsg: "hung", midRun: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}})
+			emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}})
 			env := map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()}
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			res := syncSpec(t, smallBatches(tc.path), env, tc.args...)
+			path := strings.Replace(tc.path, "{{HOOKED}}", testbin.HookedDestination(t), 1)
+			res := syncSpec(t, smallBatches(path), env, tc.args...)
 			if res.Code != runner.ExitPlugin {
 				t.Errorf("exit code %d, want %d\n%s", res.Code, runner.ExitPlugin, tail(res.Stderr))
 			}
@@ -83,7 +85,7 @@ func TestPluginFailureModes(t *testing.T) {
 func TestSIGTERMWritesReport(t *testing.T) {
 	const key = "e2e-sigterm-key-4f4f"
 	const rows = 300_000
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
 	emu.SetFaults(brazeemu.Fault{Kind: brazeemu.FaultDelay, Delay: 20 * time.Millisecond})
 	dir := t.TempDir()
 	data := filepath.Join(dir, "users.parquet")

@@ -14,7 +14,8 @@ import (
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/procstat"
 	"github.com/brazesync/brazesync/test/testbin"
 )
@@ -27,7 +28,7 @@ const memoryRows = 2_000_000
 // over the first half, and each process stays under 200 MiB.
 func TestMemoryStaysFlat(t *testing.T) {
 	const key = "e2e-memory-key-9911"
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
 	data := filepath.Join(t.TempDir(), "big.parquet")
 	writeNarrowParquet(t, data, memoryRows)
 	spec := fileToBraze(data, "rate_limit: -1", "concurrency: 8")

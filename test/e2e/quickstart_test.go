@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/sampledata"
 	"github.com/brazesync/brazesync/test/testbin"
 )
@@ -24,7 +25,7 @@ import (
 // generator's values: every sample row is accounted for.
 func TestQuickstartSpecEndToEnd(t *testing.T) {
 	const key = "e2e-quickstart-key-7d1f"
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}})
 	spec, err := os.ReadFile(filepath.Join(testbin.Root(), "docs/examples/quickstart.yml"))
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/destination"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 // BenchmarkPacing runs a sync against the emulator's rate limit and reports the request rate as a
@@ -45,7 +46,7 @@ func BenchmarkPacing(b *testing.B) {
 
 func benchPacing(b *testing.B, procs int, window time.Duration, users int) {
 	const limit = 300
-	emu := brazeemu.Start(b, brazeemu.Options{APIKeys: []string{apiKey}, RateLimit: limit, RateWindow: window})
+	emu := emutest.Braze(b, brazeemu.Options{APIKeys: []string{apiKey}, RateLimit: limit, RateWindow: window})
 	rows := make([]row, users)
 	for i := range rows {
 		id, name := fmt.Sprintf("b%06d", i), "x"

@@ -15,7 +15,8 @@ import (
 
 	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/destination/brazeapi"
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 const apiKey = "sk-faulte2e-SECRET-77aa"
@@ -56,7 +57,7 @@ var (
 // dead-letter file and the report against each other.
 func TestFaultsLoseNothing(t *testing.T) {
 	const n, perRecord = 50_000, 5_000
-	emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{apiKey}})
+	emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{apiKey}})
 	dir := t.TempDir()
 	spec, err := destination.ParseSpec(mustJSON(t, map[string]any{
 		"api_key": apiKey, "endpoint": emu.URL(), "update_existing_only": false,

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brazesync/brazesync/test/brazeemu"
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -47,8 +48,8 @@ func TestLookerLookToBrazeRowByRow(t *testing.T) {
 	opts := lookeremu.Seed(rows)
 	opts.ClientSecret = secret
 	opts.TokenTTL = 2 * time.Second // expires during the run's life: the source must log in again when needed
-	looker := lookeremu.Start(t, opts)
-	braze := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{apiKey}})
+	looker := emutest.Looker(t, opts)
+	braze := emutest.Braze(t, brazeemu.Options{APIKeys: []string{apiKey}})
 
 	spec := testbin.Spec(fmt.Sprintf(specTmpl, looker.URL(), looker.ClientID(), lookeremu.LookTyped, lookeremu.SeedModel, lookeremu.SeedView), testbin.BrazeDestination("LOOKER_E2E"))
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{

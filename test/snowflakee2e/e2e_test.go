@@ -17,8 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brazesync/brazesync/test/brazeemu"
-	"github.com/brazesync/brazesync/test/snowflakeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
+	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -102,7 +103,7 @@ func runAndCheck(t *testing.T, query string, want map[string]map[string]string, 
 		t.Fatal(err)
 	}
 	const apiKey = "e2e-snowflake-key-31c9"
-	braze := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{apiKey}})
+	braze := emutest.Braze(t, brazeemu.Options{APIKeys: []string{apiKey}})
 	host, port := sf.HostPort()
 	spec := testbin.Spec(fmt.Sprintf(specTmpl, keyPath, host, port, query), testbin.BrazeDestination("LOOKER_EXPORT"))
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": braze.URL()}})

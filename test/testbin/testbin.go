@@ -65,3 +65,33 @@ func locate() (string, error) {
 	}
 	return d, nil
 }
+
+// TestHooksTag builds the failure-mode hooks (BRAZESYNC_TEST_PANIC_AFTER_ROWS, ..._HANG_...) into
+// braze-destination; release binaries never have them.
+const TestHooksTag = "brazesync_testhooks"
+
+var (
+	hookedOnce sync.Once
+	hookedDir  string
+	hookedErr  error
+)
+
+// HookedDestination returns a braze-destination built with TestHooksTag, once per test process.
+func HookedDestination(tb testing.TB) string {
+	tb.Helper()
+	hookedOnce.Do(func() {
+		hookedDir, hookedErr = os.MkdirTemp("", "brazesync-hooked-")
+		if hookedErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-tags", TestHooksTag, "-o", hookedDir+string(os.PathSeparator), "./plugin/cmd/braze-destination")
+		cmd.Dir = Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			hookedErr = fmt.Errorf("go build -tags %s: %w\n%s", TestHooksTag, err, out)
+		}
+	})
+	if hookedErr != nil {
+		tb.Fatalf("building the hooked destination: %v", hookedErr)
+	}
+	return filepath.Join(hookedDir, "braze-destination")
+}

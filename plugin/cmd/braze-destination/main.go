@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/destination"
+	"github.com/brazesync/brazesync/destination/pluginserver"
 	"github.com/brazesync/brazesync/plugin/shared"
 )
 
@@ -38,7 +39,7 @@ func serveGoPlugin() {
 	log := zerolog.New(os.Stderr).With().Timestamp().Str("@module", "braze-destination").Logger()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: shared.Handshake,
-		Plugins:         map[string]plugin.Plugin{shared.DestinationPluginName: &shared.DestinationPlugin{Impl: shared.NewDestinationServer(log)}},
+		Plugins:         pluginserver.New(log).Plugins(),
 		GRPCServer:      shared.ServerOptions,
 	})
 }

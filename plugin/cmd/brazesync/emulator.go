@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/brazesync/brazesync/source/actionhub"
-	"github.com/brazesync/brazesync/test/brazeemu"
-	"github.com/brazesync/brazesync/test/lookeremu"
-	"github.com/brazesync/brazesync/test/snowflakeemu"
+	"github.com/brazesync/brazesync/plugin/actionhub"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
 )
 
 func emulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -14,11 +14,11 @@
 package brazeemu
 
 import (
+	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -133,7 +133,7 @@ func (o Options) withDefaults() Options {
 }
 
 // Emulator is an in-memory Braze REST API. It implements http.Handler; use Start for
-// a loopback server in tests, or Main for a standalone process. All methods are safe
+// a loopback server (tests use package test/emutest), or Main for a standalone process. All methods are safe
 // for concurrent use.
 type Emulator struct {
 	opts    Options
@@ -145,9 +145,9 @@ type Emulator struct {
 	limits *rateLimiter
 	faults *faultSet
 
-	mu        sync.Mutex // guards server and listenURL
-	server    *httptest.Server
-	listenURL string // set by Main's server
+	mu        sync.Mutex   // guards srv and listenURL
+	srv       *http.Server // set by Listen
+	listenURL string       // set by Listen and by Main's server
 }
 
 var _ http.Handler = (*Emulator)(nil)
@@ -181,17 +181,30 @@ func New(opts Options) *Emulator {
 	return e
 }
 
-// Start serves a new emulator on 127.0.0.1 with an ephemeral port and closes it when
-// the test ends.
-func Start(tb testing.TB, opts Options) *Emulator {
-	tb.Helper()
-	e := New(opts)
-	srv := httptest.NewServer(e)
+// Listen serves the emulator on addr ("127.0.0.1:0" for an ephemeral port) until Close.
+func (e *Emulator) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	e.mu.Lock()
-	e.server = srv
+	e.srv, e.listenURL = srv, "http://"+ln.Addr().String()
 	e.mu.Unlock()
-	tb.Cleanup(srv.Close)
-	return e
+	go func() { _ = srv.Serve(ln) }()
+	return nil
+}
+
+// Close stops the server started by Listen, if any, and its open connections.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	srv := e.srv
+	e.srv = nil
+	e.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
 }
 
 // URL is the base URL (scheme://host:port, no trailing slash) of a started emulator,
@@ -199,10 +212,7 @@ func Start(tb testing.TB, opts Options) *Emulator {
 func (e *Emulator) URL() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.server == nil {
-		return e.listenURL
-	}
-	return e.server.URL
+	return e.listenURL
 }
 
 // Options returns the effective options (defaults filled in).

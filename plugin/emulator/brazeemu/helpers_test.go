@@ -66,12 +66,23 @@ func track(t *testing.T, emu *Emulator, body any) trackResult {
 	return post(t, emu, testKey, pathTrack, body)
 }
 
+// start serves an emulator on a loopback port until the test ends.
+func start(tb testing.TB, opts Options) *Emulator {
+	tb.Helper()
+	e := New(opts)
+	if err := e.Listen("127.0.0.1:0"); err != nil {
+		tb.Fatalf("starting braze emulator: %v", err)
+	}
+	tb.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
 func startEmu(t *testing.T, opts Options) *Emulator {
 	t.Helper()
 	if opts.APIKeys == nil {
 		opts.APIKeys = []string{testKey}
 	}
-	return Start(t, opts)
+	return start(t, opts)
 }
 
 // attrs builds a body with n attribute objects for users u0..u(n-1).

@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brazesync/brazesync/source/actionhub"
-	"github.com/brazesync/brazesync/test/brazeemu"
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/actionhub"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 )
 
 // detailDoc builds a json_detail document from field JSON and row JSON.

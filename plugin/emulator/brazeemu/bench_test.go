@@ -39,7 +39,7 @@ func reportThroughput(b *testing.B) {
 // BenchmarkTrack measures /users/track with 75-object requests, in process
 // (ServeHTTP) and over loopback HTTP with parallel clients. Run:
 //
-//	go test ./test/brazeemu/ -run '^$' -bench BenchmarkTrack -benchtime 3s
+//	go test ./plugin/emulator/brazeemu/ -run '^$' -bench BenchmarkTrack -benchtime 3s
 func BenchmarkTrack(b *testing.B) {
 	bodies := benchBodies(64)
 	b.Run("inprocess", func(b *testing.B) {
@@ -58,7 +58,7 @@ func BenchmarkTrack(b *testing.B) {
 		reportThroughput(b)
 	})
 	b.Run("loopback", func(b *testing.B) {
-		emu := Start(b, Options{APIKeys: []string{testKey}, RateLimit: -1})
+		emu := start(b, Options{APIKeys: []string{testKey}, RateLimit: -1})
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		b.ReportAllocs()
 		b.SetParallelism(4)
@@ -91,7 +91,7 @@ func BenchmarkTrack(b *testing.B) {
 // request creating 75 new profiles, so the store grows as in a million-row run (b.N
 // requests × 75 profiles). Run:
 //
-//	go test ./test/brazeemu/ -run '^$' -bench BenchmarkTrackManyUsers -benchtime 13000x
+//	go test ./plugin/emulator/brazeemu/ -run '^$' -bench BenchmarkTrackManyUsers -benchtime 13000x
 func BenchmarkTrackManyUsers(b *testing.B) {
 	emu := New(Options{APIKeys: []string{testKey}, RateLimit: -1})
 	body := make([]byte, 0, 16<<10)

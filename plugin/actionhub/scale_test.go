@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 )
 
 // stockMaxExport is the stock action's MAX_EXPORT: it silently drops every

@@ -14,16 +14,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brazesync/brazesync/source/actionhub"
-	"github.com/brazesync/brazesync/test/brazeemu"
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/plugin/actionhub"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 // TestMainServesTheHub runs `brazesync action-hub` as the lead wires it and
 // drives it like Looker: list, form, execute a Look into the Braze emulator.
 func TestMainServesTheHub(t *testing.T) {
-	braze := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{brazeKey}})
-	looker := lookeremu.Start(t, lookeremu.Seed(50))
+	braze := emutest.Braze(t, brazeemu.Options{APIKeys: []string{brazeKey}})
+	looker := emutest.Looker(t, lookeremu.Seed(50))
 	reportDir := t.TempDir()
 	t.Setenv("HUB_SECRET_MAIN_TEST", testSecret)
 	ctx, cancel := context.WithCancel(context.Background())

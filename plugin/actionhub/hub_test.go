@@ -13,8 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brazesync/brazesync/source/actionhub"
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/plugin/actionhub"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 func post(t *testing.T, url, auth, body string) (*http.Response, []byte) {
@@ -177,7 +178,7 @@ func TestStockScenarioPayload(t *testing.T) {
 func TestKeepAliveNewlinesPrecedeTheAnswer(t *testing.T) {
 	e := setup(t, envOptions{rows: 3, seed: true, hub: func(c *actionhub.Config) { c.KeepAlive = time.Millisecond }})
 	// A download that takes a while: the hub must keep the connection busy.
-	slow := lookeremu.Start(t, func() lookeremu.Options {
+	slow := emutest.Looker(t, func() lookeremu.Options {
 		o := lookeremu.Seed(3)
 		row := o.Views[0].Row
 		o.Views[0].Row = func(i int) lookeremu.Values { time.Sleep(50 * time.Millisecond); return row(i) }

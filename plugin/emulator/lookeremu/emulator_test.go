@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 func login(t *testing.T, s *lookeremu.Server, id, secret string) (*http.Response, map[string]any) {
@@ -42,7 +43,7 @@ func get(t *testing.T, u, auth string) (*http.Response, []byte) {
 }
 
 func TestLoginAndTokens(t *testing.T) {
-	s := lookeremu.Start(t, lookeremu.Options{TokenTTL: time.Hour, Views: lookeremu.Seed(3).Views, Looks: lookeremu.Seed(3).Looks})
+	s := emutest.Looker(t, lookeremu.Options{TokenTTL: time.Hour, Views: lookeremu.Seed(3).Views, Looks: lookeremu.Seed(3).Looks})
 	resp, _ := login(t, s, "brazesync", "wrong")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
@@ -83,7 +84,7 @@ func TestRunLookJSONDetail(t *testing.T) {
 	o := lookeremu.Seed(6000)
 	// Look 9 has no saved limit, so Looker's default applies.
 	o.Looks = append(o.Looks, lookeremu.Look{ID: 9, Query: lookeremu.Query{Model: "braze", View: "users", Fields: []string{"users.external_id"}}})
-	s := lookeremu.Start(t, o)
+	s := emutest.Looker(t, o)
 	_, body := login(t, s, s.ClientID(), s.ClientSecret())
 	auth := "token " + body["access_token"].(string)
 
@@ -122,7 +123,7 @@ func TestRunLookJSONDetail(t *testing.T) {
 }
 
 func TestInlineQueryPivotAndTableCalc(t *testing.T) {
-	s := lookeremu.Start(t, lookeremu.Seed(9))
+	s := emutest.Looker(t, lookeremu.Seed(9))
 	_, body := login(t, s, s.ClientID(), s.ClientSecret())
 	auth := "token " + body["access_token"].(string)
 	q := `{"model":"braze","view":"users","fields":["users.first_name","users.platform","sessions.count"],"pivots":["users.platform"],"limit":"-1"}`
@@ -160,7 +161,7 @@ func TestInlineQueryPivotAndTableCalc(t *testing.T) {
 }
 
 func TestDownloadURLIsSingleUse(t *testing.T) {
-	s := lookeremu.Start(t, lookeremu.Seed(3))
+	s := emutest.Looker(t, lookeremu.Seed(3))
 	look, _ := s.Look(lookeremu.LookScenario)
 	u, err := s.DownloadURL(look.Query)
 	require.NoError(t, err)
@@ -175,7 +176,7 @@ func TestDownloadURLIsSingleUse(t *testing.T) {
 func TestDataBeforeFieldsOrder(t *testing.T) {
 	o := lookeremu.Seed(2)
 	o.DataBeforeFields = true
-	s := lookeremu.Start(t, o)
+	s := emutest.Looker(t, o)
 	look, _ := s.Look(lookeremu.LookScenario)
 	doc, err := s.JSONDetail(look.Query)
 	require.NoError(t, err)

@@ -1,4 +1,7 @@
-package shared
+// Package pluginserver is the plugin side of the go-plugin boundary: it serves the Destination
+// service of plugin/pb on top of a destination.Session. The contract both sides agree on (handshake,
+// plugin map, client) is package plugin/shared; this package is linked only into braze-destination.
+package pluginserver
 
 import (
 	"context"
@@ -6,12 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
 	pbcq "github.com/cloudquery/plugin-pb-go/pb/plugin/v3"
+	"github.com/hashicorp/go-plugin"
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -20,20 +22,14 @@ import (
 	"github.com/brazesync/brazesync/destination/brazeapi"
 	"github.com/brazesync/brazesync/destination/report"
 	"github.com/brazesync/brazesync/plugin/pb"
+	"github.com/brazesync/brazesync/plugin/shared"
 )
 
 // progressEvery is how often the plugin reports progress to the host while writing.
 const progressEvery = 500 * time.Millisecond
 
-// Test hooks for the runner's failure-mode tests: the plugin panics or hangs after this many rows.
-// They are read once, at start, and do nothing unless set.
-const (
-	envPanicAfterRows = "BRAZESYNC_TEST_PANIC_AFTER_ROWS"
-	envHangAfterRows  = "BRAZESYNC_TEST_HANG_AFTER_ROWS"
-)
-
-// DestinationServer serves the Destination service on top of destination.Writer.
-type DestinationServer struct {
+// Server serves the Destination service on top of destination.Session.
+type Server struct {
 	pb.UnimplementedDestinationServer
 	log  zerolog.Logger
 	mu   sync.Mutex
@@ -41,23 +37,24 @@ type DestinationServer struct {
 	name string
 	run  string
 
-	writer *destination.Writer // the running Write's writer, for Abort
+	session *destination.Session // the running Write's session, for Abort
 
-	panicAfter, hangAfter int64
+	hooks testHooks
 }
 
-// NewDestinationServer returns the plugin side of the boundary.
-func NewDestinationServer(log zerolog.Logger) *DestinationServer {
-	RegisterExtensions()
-	return &DestinationServer{
-		log:        log,
-		panicAfter: envInt(envPanicAfterRows),
-		hangAfter:  envInt(envHangAfterRows),
-	}
+// New returns the plugin side of the boundary.
+func New(log zerolog.Logger) *Server {
+	shared.RegisterExtensions()
+	return &Server{log: log, hooks: loadTestHooks(log)}
+}
+
+// Plugins is the plugin map braze-destination serves.
+func (s *Server) Plugins() map[string]plugin.Plugin {
+	return map[string]plugin.Plugin{shared.DestinationPluginName: &shared.DestinationPlugin{Impl: s}}
 }
 
 // Configure parses and validates the spec. Errors carry codes the host maps to exit codes.
-func (s *DestinationServer) Configure(_ context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+func (s *Server) Configure(_ context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
 	spec, err := destination.ParseSpec(req.SpecJson)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -69,7 +66,7 @@ func (s *DestinationServer) Configure(_ context.Context, req *pb.ConfigureReques
 }
 
 // Write runs one write stream: records in, progress out, a final report last.
-func (s *DestinationServer) Write(stream pb.Destination_WriteServer) error {
+func (s *Server) Write(stream pb.Destination_WriteServer) error {
 	s.mu.Lock()
 	spec, run := s.spec, s.run
 	s.mu.Unlock()
@@ -77,27 +74,22 @@ func (s *DestinationServer) Write(stream pb.Destination_WriteServer) error {
 		return status.Error(codes.FailedPrecondition, "Write before Configure")
 	}
 	ctx := stream.Context()
-	w, err := destination.NewWriter(ctx, spec, s.log, destination.WithRunID(run))
+	sess, err := destination.Open(ctx, spec, s.log, run)
 	if err != nil {
 		return statusFor(err)
 	}
 	s.mu.Lock()
-	s.writer = w
+	s.session = sess
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.writer = nil
+		s.session = nil
 		s.mu.Unlock()
 	}()
-	stop := s.reportProgress(stream, w)
-	werr := s.consume(ctx, stream, w)
-	if werr != nil {
-		w.Abort()
-	}
-	rep, cerr := w.Close(context.Background())
+	stop := s.reportProgress(stream, sess)
+	werr := s.consume(ctx, stream, sess)
+	rep, err := sess.Finish(context.Background(), werr)
 	stop()
-	err = errors.Join(werr, cerr)
-	rep.Finish(statusOf(err), err, time.Now())
 	if sendErr := sendReport(stream, rep, true); sendErr != nil && err == nil {
 		err = sendErr
 	}
@@ -108,7 +100,7 @@ func (s *DestinationServer) Write(stream pb.Destination_WriteServer) error {
 }
 
 // consume reads the host's messages until it closes its side.
-func (s *DestinationServer) consume(ctx context.Context, stream pb.Destination_WriteServer, w *destination.Writer) error {
+func (s *Server) consume(ctx context.Context, stream pb.Destination_WriteServer, sess *destination.Session) error {
 	var rows int64
 	for {
 		msg, err := stream.Recv()
@@ -128,30 +120,20 @@ func (s *DestinationServer) consume(ctx context.Context, stream pb.Destination_W
 				continue
 			}
 			rows += rec.NumRows()
-			s.testHooks(rows)
-			err = w.Write(ctx, rec)
+			s.hooks.afterRows(rows)
+			err = sess.Insert(ctx, rec)
 			rec.Release()
 			if err != nil {
 				return err
 			}
 		case *pb.WriteRequest_DeleteStale:
-			w.DeleteStale(m.DeleteStale.TableName)
+			sess.DeleteStale(m.DeleteStale.TableName)
 		}
 	}
 }
 
-func (s *DestinationServer) testHooks(rows int64) {
-	if s.panicAfter > 0 && rows >= s.panicAfter {
-		panic(fmt.Sprintf("%s: panicking after %d rows as asked", envPanicAfterRows, rows))
-	}
-	if s.hangAfter > 0 && rows >= s.hangAfter {
-		s.log.Warn().Int64("rows", rows).Msg(envHangAfterRows + ": hanging as asked")
-		select {}
-	}
-}
-
 // reportProgress sends a report snapshot every progressEvery until stopped.
-func (s *DestinationServer) reportProgress(stream pb.Destination_WriteServer, w *destination.Writer) (stop func()) {
+func (s *Server) reportProgress(stream pb.Destination_WriteServer, sess *destination.Session) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -164,7 +146,7 @@ func (s *DestinationServer) reportProgress(stream pb.Destination_WriteServer, w 
 			case <-done:
 				return
 			case <-t.C:
-				if err := sendReport(stream, w.Progress(), false); err != nil {
+				if err := sendReport(stream, sess.Progress(), false); err != nil {
 					return
 				}
 			}
@@ -184,19 +166,19 @@ func sendReport(stream pb.Destination_WriteServer, r *report.Report, final bool)
 
 // Abort gives up on the running Write, if any: its unsent rows are dead-lettered as cancelled and it
 // ends with its final report.
-func (s *DestinationServer) Abort(context.Context, *pb.AbortRequest) (*pb.AbortResponse, error) {
+func (s *Server) Abort(context.Context, *pb.AbortRequest) (*pb.AbortResponse, error) {
 	s.mu.Lock()
-	w := s.writer
+	sess := s.session
 	s.mu.Unlock()
-	if w != nil {
+	if sess != nil {
 		s.log.Warn().Msg("aborting: unsent rows are dead-lettered as cancelled")
-		w.Abort()
+		sess.Abort()
 	}
 	return &pb.AbortResponse{}, nil
 }
 
 // Close has nothing to release: each Write owns its writer.
-func (s *DestinationServer) Close(context.Context, *pb.CloseRequest) (*pb.CloseResponse, error) {
+func (s *Server) Close(context.Context, *pb.CloseRequest) (*pb.CloseResponse, error) {
 	return &pb.CloseResponse{}, nil
 }
 
@@ -219,19 +201,4 @@ func statusFor(err error) error {
 		code = codes.InvalidArgument
 	}
 	return status.Error(code, err.Error())
-}
-
-func statusOf(err error) string {
-	switch {
-	case err == nil:
-		return report.StatusSuccess
-	case errors.Is(err, context.Canceled):
-		return report.StatusCancelled
-	}
-	return report.StatusFailed
-}
-
-func envInt(name string) int64 {
-	n, _ := strconv.ParseInt(os.Getenv(name), 10, 64)
-	return n
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -82,17 +81,6 @@ func New(opts Options) (*Server, error) {
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
-}
-
-// Start starts an emulator for a test and closes it when the test ends.
-func Start(t testing.TB, opts Options) *Server {
-	t.Helper()
-	s, err := New(opts)
-	if err != nil {
-		t.Fatalf("starting looker emulator: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 // URL is the instance base URL (the API lives under /api/4.0).

