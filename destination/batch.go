@@ -3,6 +3,8 @@ package destination
 import (
 	"hash/maphash"
 	"sync"
+
+	"github.com/brazesync/brazesync/destination/state"
 )
 
 // bodyPrefix and bodySuffix wrap the objects of one /users/track request.
@@ -32,12 +34,15 @@ func makeUserKey(buf []byte, kind string, user []byte) userKey {
 // entry is one attribute object of a batch: one user, built from one row or from several rows of the
 // same user merged together (see mergeObject).
 type entry struct {
-	hash   uint64  // userKey.hash
-	key    [2]int  // the user's userKey.text in batch.arena
-	span   [2]int  // the object's bytes in batch.arena
-	row    int64   // row number (within the table) of the first row
-	more   []int64 // rows merged into it later, in order (nil for most objects)
-	points int64   // attribute writes it carries (estimated data points)
+	hash      uint64  // userKey.hash
+	key       [2]int  // the user's userKey.text in batch.arena
+	span      [2]int  // the object's bytes in batch.arena
+	row       int64   // row number (within the table) of the first row
+	more      []int64 // rows merged into it later, in order (nil for most objects)
+	points    int64   // attribute writes it carries (estimated data points)
+	upd       [2]int  // the hashes it carries, in batch.upd, committed once Braze accepts it
+	flag      bool    // it carries the export flag
+	committed bool    // Braze accepted it and the state recorded it (batch.committedAt)
 }
 
 // rows is the number of rows the object stands for.
@@ -55,22 +60,28 @@ func (e *entry) eachRow(fn func(row int64)) {
 // an arena, so a merge can replace an object in place; index finds a user's object in O(1) by key
 // hash, and holds at most one object per hash. The body is assembled once, by finish.
 type batch struct {
-	table   string
-	arena   []byte
-	entries []entry
-	index   map[uint64]int
-	size    int    // bytes of the finished body
-	body    []byte // set by finish
+	table string
+	diff  *tableDiff // the table's state, nil when state is off
+	arena []byte
+	upd   []state.Attr // the entries' hashes (entry.upd)
+	// committedAt is a store version at or after the commit of the entries marked committed.
+	committedAt uint64
+	entries     []entry
+	index       map[uint64]int
+	size        int    // bytes of the finished body
+	body        []byte // set by finish
 }
 
 var batchPool = sync.Pool{New: func() any {
 	return &batch{arena: make([]byte, 0, 64<<10), index: map[uint64]int{}}
 }}
 
-func newBatch(table string) *batch {
+func newBatch(table string, diff *tableDiff) *batch {
 	b := batchPool.Get().(*batch)
-	b.table = table
+	b.table, b.diff = table, diff
 	b.arena = b.arena[:0]
+	b.upd = b.upd[:0]
+	b.committedAt = 0
 	b.entries = b.entries[:0]
 	clear(b.index)
 	b.size = len(bodyPrefix) + len(bodySuffix)
@@ -108,26 +119,29 @@ func (b *batch) find(key userKey) (int, bool) {
 // holds reports whether the batch has an object under key's hash: key's user, or a colliding one.
 func (b *batch) holds(key userKey) bool { _, ok := b.index[key.hash]; return ok }
 
-// add appends a new object for key built from row (and the rows in more, merged into it earlier).
-// The batch must not hold an object with key's hash (find).
-func (b *batch) add(key userKey, obj []byte, row int64, more []int64, points int64) {
-	b.addEntry(key.hash, key.text, obj, row, more, points)
+// add appends a new object for key built from row (and the rows in more, merged into it earlier),
+// carrying the hashes in attrs. The batch must not hold an object with key's hash (find).
+func (b *batch) add(key userKey, obj []byte, row int64, more []int64, points int64, attrs []state.Attr, flag bool) {
+	b.addEntry(key.hash, key.text, obj, row, more, points, attrs, flag)
 }
 
-func (b *batch) addEntry(hash uint64, key, obj []byte, row int64, more []int64, points int64) {
+func (b *batch) addEntry(hash uint64, key, obj []byte, row int64, more []int64, points int64, attrs []state.Attr, flag bool) {
 	b.size = b.sizeWith(obj)
 	k := len(b.arena)
 	b.arena = append(b.arena, key...)
 	start := len(b.arena)
 	b.arena = append(b.arena, obj...)
+	u := len(b.upd)
+	b.upd = append(b.upd, attrs...)
 	b.index[hash] = len(b.entries)
 	b.entries = append(b.entries, entry{hash: hash, key: [2]int{k, start}, span: [2]int{start, len(b.arena)},
-		row: row, more: more, points: points})
+		row: row, more: more, points: points, upd: [2]int{u, len(b.upd)}, flag: flag})
 }
 
-// replace swaps object i for obj (a merge), adding row to its rows. The old bytes stay in the arena
-// until the batch is released: at most one object per row, so the arena stays bounded.
-func (b *batch) replace(i int, obj []byte, row int64, points int64) {
+// replace swaps object i for obj (a merge), adding row to its rows and its hashes to the object's
+// (a later row's hash wins). The old bytes stay in the arena until the batch is released: at most
+// one object per row, so the arena stays bounded.
+func (b *batch) replace(i int, obj []byte, row int64, points int64, attrs []state.Attr, flag bool) {
 	e := &b.entries[i]
 	b.size += len(obj) - (e.span[1] - e.span[0])
 	start := len(b.arena)
@@ -135,7 +149,23 @@ func (b *batch) replace(i int, obj []byte, row int64, points int64) {
 	e.span = [2]int{start, len(b.arena)}
 	e.more = append(e.more, row)
 	e.points = points
+	e.flag = e.flag || flag
+	if len(attrs) > 0 {
+		u := len(b.upd)
+		b.upd = append(b.upd, b.upd[e.upd[0]:e.upd[1]]...)
+		for _, a := range attrs {
+			if k := attrIndex(b.upd[u:], a.Name); k >= 0 {
+				b.upd[u+k] = a
+			} else {
+				b.upd = append(b.upd, a)
+			}
+		}
+		e.upd = [2]int{u, len(b.upd)}
+	}
 }
+
+// attrs returns the hashes object i carries.
+func (b *batch) attrs(i int) []state.Attr { u := b.entries[i].upd; return b.upd[u[0]:u[1]] }
 
 // object returns the JSON of the i-th object.
 func (b *batch) object(i int) []byte { s := b.entries[i].span; return b.arena[s[0]:s[1]] }
@@ -168,7 +198,7 @@ func (b *batch) split(busy func(hash uint64) bool) *batch {
 	if first < 0 {
 		return nil // the common case: nothing in flight, nothing allocated
 	}
-	rest := newBatch(b.table)
+	rest := newBatch(b.table, b.diff)
 	keep := b.entries[:first] // filtered in place: entries only point into the arena
 	for i := first; i < len(b.entries); i++ {
 		e := b.entries[i]
@@ -176,7 +206,7 @@ func (b *batch) split(busy func(hash uint64) bool) *batch {
 			keep = append(keep, e)
 			continue
 		}
-		rest.addEntry(e.hash, b.keyText(i), b.object(i), e.row, e.more, e.points)
+		rest.addEntry(e.hash, b.keyText(i), b.object(i), e.row, e.more, e.points, b.attrs(i), e.flag)
 	}
 	b.entries = keep
 	clear(b.index)

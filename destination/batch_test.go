@@ -11,13 +11,13 @@ import (
 // TestBatchBuildsValidBodies: objects added, replaced and split always assemble to the JSON body
 // Braze expects, and size tracks the finished body exactly.
 func TestBatchBuildsValidBodies(t *testing.T) {
-	b := newBatch("t")
+	b := newBatch("t", nil)
 	assert.Equal(t, `{"attributes":[]}`, string(b.finish()))
-	b = newBatch("t")
-	b.add(keyOf("a"), []byte(`{"external_id":"a","x":1}`), 0, nil, 1)
-	b.add(keyOf("b"), []byte(`{"external_id":"b","x":2}`), 1, nil, 1)
-	b.replace(0, []byte(`{"external_id":"a","x":3,"y":"long"}`), 2, 2)
-	b.add(keyOf("c"), []byte(`{"external_id":"c"}`), 3, nil, 0)
+	b = newBatch("t", nil)
+	b.add(keyOf("a"), []byte(`{"external_id":"a","x":1}`), 0, nil, 1, nil, false)
+	b.add(keyOf("b"), []byte(`{"external_id":"b","x":2}`), 1, nil, 1, nil, false)
+	b.replace(0, []byte(`{"external_id":"a","x":3,"y":"long"}`), 2, 2, nil, false)
+	b.add(keyOf("c"), []byte(`{"external_id":"c"}`), 3, nil, 0, nil, false)
 	size := b.size
 	body := b.finish()
 	assert.Equal(t, `{"attributes":[{"external_id":"a","x":3,"y":"long"},{"external_id":"b","x":2},{"external_id":"c"}]}`, string(body))
@@ -45,9 +45,9 @@ func assertFound(t *testing.T, b *batch, u string, i int) {
 // TestBatchHashCollision: a user whose key hash equals another's is found as a collision, never as
 // the same user (so the writer never merges the two), and the in-flight set treats the two as one.
 func TestBatchHashCollision(t *testing.T) {
-	b := newBatch("t")
+	b := newBatch("t", nil)
 	a := keyOf("a")
-	b.add(a, []byte(`{"external_id":"a"}`), 0, nil, 0)
+	b.add(a, []byte(`{"external_id":"a"}`), 0, nil, 0, nil, false)
 	impostor := keyOf("z")
 	impostor.hash = a.hash
 	i, same := b.find(impostor)
@@ -58,8 +58,8 @@ func TestBatchHashCollision(t *testing.T) {
 	f := newInflight()
 	rest, _ := f.claim(b)
 	assert.Nil(t, rest)
-	other := newBatch("t")
-	other.add(impostor, []byte(`{"external_id":"z"}`), 1, nil, 0)
+	other := newBatch("t", nil)
+	other.add(impostor, []byte(`{"external_id":"z"}`), 1, nil, 0, nil, false)
 	rest, changed := f.claim(other)
 	require.NotNil(t, rest)
 	assert.Zero(t, other.len(), "the colliding user waits for the first one's request")
@@ -71,9 +71,9 @@ func TestBatchHashCollision(t *testing.T) {
 
 // TestBatchSplit: busy objects move, in order, to a new batch; both stay indexed and sized.
 func TestBatchSplit(t *testing.T) {
-	b := newBatch("t")
+	b := newBatch("t", nil)
 	for i, k := range []string{"a", "b", "c", "d"} {
-		b.add(keyOf(k), []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0)
+		b.add(keyOf(k), []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0, nil, false)
 	}
 	rest := b.split(func(h uint64) bool { return h == keyOf("b").hash || h == keyOf("d").hash })
 	require.NotNil(t, rest)
@@ -92,9 +92,9 @@ func TestBatchSplit(t *testing.T) {
 
 func newBatchWith(t *testing.T, keys ...string) *batch {
 	t.Helper()
-	b := newBatch("t")
+	b := newBatch("t", nil)
 	for i, k := range keys {
-		b.add(keyOf(k), []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0)
+		b.add(keyOf(k), []byte(`{"external_id":"`+k+`"}`), int64(i), nil, 0, nil, false)
 	}
 	return b
 }

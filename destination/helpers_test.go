@@ -1,11 +1,9 @@
 package destination
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -46,6 +44,7 @@ func testSpec(t *testing.T, endpoint string, extra map[string]any) *Spec {
 		"endpoint":             endpoint,
 		"update_existing_only": false,
 		"dead_letter_file":     filepath.Join(dir, "dead.jsonl"),
+		"state_dir":            filepath.Join(dir, "state"),
 		"concurrency":          4,
 	}
 	for k, v := range extra {
@@ -91,27 +90,13 @@ func run(t *testing.T, spec *Spec, log zerolog.Logger, recs []arrow.Record, opts
 }
 
 // readDeadLetters decodes the dead-letter file (none if it does not exist).
-func readDeadLetters(t *testing.T, path string) []deadLetterLine {
+func readDeadLetters(t *testing.T, path string) []DeadLetterLine {
 	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
+	lines, err := ReadDeadLetters(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []deadLetterLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var l deadLetterLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("dead letter %q: %v", sc.Text(), err)
-		}
-		out = append(out, l)
-	}
-	return out
+	return lines
 }
 
 // logBuffer returns a zerolog logger writing into a buffer.

@@ -6,7 +6,7 @@ import (
 )
 
 // inflight is the set of users with a request queued or on the wire. /users/track is asynchronous and
-// two overlapping requests for one user can be applied in either order (braze-api.md §3.4), so a
+// two overlapping requests for one user can be applied in either order (docs/braze-api.md §3.4), so a
 // user's next object is only dispatched once the previous request for that user has ended. The set
 // holds at most (queue + workers) × batch_size keys: memory is bounded by configuration, not by the
 // run.

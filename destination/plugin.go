@@ -11,7 +11,8 @@ var (
 	Team    = "brazesync"
 )
 
-// NewPlugin builds the CloudQuery plugin around New.
+// NewPlugin builds the CloudQuery plugin around New, with the spec's JSON schema.
 func NewPlugin() *plugin.Plugin {
-	return plugin.NewPlugin(Name, Version, New, plugin.WithKind("destination"), plugin.WithTeam(Team))
+	return plugin.NewPlugin(Name, Version, New, plugin.WithKind("destination"), plugin.WithTeam(Team),
+		plugin.WithJSONSchema(jsonSchema()))
 }

@@ -9,25 +9,12 @@ import (
 	"github.com/brazesync/brazesync/destination/report"
 )
 
-// Dead-letter reasons. Each is also a key of report.RowsRejected.
-const (
-	reasonInvalidValue = "invalid_value"     // the encoder refused a value (column and attribute named)
-	reasonTooLarge     = "object_too_large"  // one object alone exceeds max_request_bytes
-	reasonMinorError   = "braze_minor_error" // a 201 listed the object in errors[]: Braze did not apply it
-	reasonNotSuccess   = "braze_not_success" // a 2xx whose message is not "success"
-	reasonCancelled    = "run_cancelled"     // the run was cancelled or its shutdown deadline passed
-	reasonUnauthorized = "unauthorized"      // 401: no request with this key can succeed
-	reasonForbidden    = "forbidden"         // 403
-	reasonUnreachable  = "unreachable"       // no HTTP answer after every retry
-	reasonFailed       = "request_failed"    // any other failure without an HTTP status
-	reasonRunFailed    = "run_failed"        // another fatal error (a mapping error) stopped the run
-)
-
 // work sends batches until the queue closes.
 func (w *Writer) work() {
 	defer w.wg.Done()
 	for b := range w.queue {
 		w.send(b)
+		w.answered(b)
 		w.flight.release(b)
 		b.release()
 	}
@@ -75,35 +62,37 @@ func (w *Writer) failBatch(b *batch, res brazeapi.Result, err error) {
 
 func failReason(res brazeapi.Result, err error) string {
 	switch {
+	case errors.Is(err, brazeapi.ErrDrained):
+		return ReasonCancelled
 	case errors.Is(err, brazeapi.ErrUnauthorized):
-		return reasonUnauthorized
+		return ReasonUnauthorized
 	case errors.Is(err, brazeapi.ErrForbidden):
-		return reasonForbidden
+		return ReasonForbidden
 	case errors.Is(err, brazeapi.ErrUnreachable):
-		return reasonUnreachable
+		return ReasonUnreachable
 	case errors.Is(err, brazeapi.ErrNotSuccess):
-		return reasonNotSuccess
+		return ReasonNotSuccess
 	case res.Status != 0:
 		return fmt.Sprintf("http_%d", res.Status)
 	}
-	return reasonFailed
+	return ReasonFailed
 }
 
 // stopReason names why requests are being abandoned: the fatal error's class, else cancellation.
 func (w *Writer) stopReason() string {
 	if err := w.fatalErr(); err != nil {
-		if r := failReason(brazeapi.Result{}, err); r != reasonFailed {
+		if r := failReason(brazeapi.Result{}, err); r != ReasonFailed {
 			return r
 		}
-		return reasonRunFailed
+		return ReasonRunFailed
 	}
-	return reasonCancelled
+	return ReasonCancelled
 }
 
 // accept counts a successful request: objects listed in errors[] (by input_array and index) were not
 // applied and are dead-lettered with Braze's reason; the rest were delivered. Errors in the legacy
 // plain-string shape carry no index: they are counted as minor errors, and the objects stay delivered,
-// since Braze applies every object without an error (braze-api.md §3.2).
+// since Braze applies every object without an error (docs/braze-api.md §3.2).
 func (w *Writer) accept(b *batch, res brazeapi.Result) {
 	failed := make([]string, b.len())
 	minor := map[string]int64{}
@@ -114,12 +103,17 @@ func (w *Writer) accept(b *batch, res brazeapi.Result) {
 			failed[e.Index] = e.Type
 		}
 	}
+	if err := w.commitAccepted(b, failed); err != nil {
+		// Braze applied these users but the state does not say so: the next run sends them again,
+		// which is safe; going on would pile up more such users, so the run stops here.
+		w.setFatal(err)
+	}
 	var sent, merged, points int64
 	for i := range b.entries {
 		e := &b.entries[i]
 		if failed[i] != "" {
 			nFailed += e.rows()
-			w.deadLetterEntry(b, i, reasonMinorError, failed[i], res.Status)
+			w.deadLetterEntry(b, i, ReasonMinorError, failed[i], res.Status)
 			continue
 		}
 		sent++
@@ -131,7 +125,7 @@ func (w *Writer) accept(b *batch, res brazeapi.Result) {
 		r.RowsMerged += merged
 		r.EstimatedDataPoints += points
 		if nFailed > 0 {
-			r.RowsRejected[reasonMinorError] += nFailed
+			r.RowsRejected[ReasonMinorError] += nFailed
 		}
 		for k, v := range minor {
 			r.MinorErrors[k] += v
@@ -145,11 +139,12 @@ func (w *Writer) abandon(b *batch, cause error) {
 		return
 	}
 	w.deadLetterAll(b, w.stopReason(), cause.Error(), 0, nil)
+	w.answered(b)
 	b.release()
 }
 
 // deadLetterAll writes one line per row of b. When a fatal answer listed per-object errors (the
-// all-invalid 400, braze-api.md §3.3), each object's line carries its own error type.
+// all-invalid 400, docs/braze-api.md §3.3), each object's line carries its own error type.
 func (w *Writer) deadLetterAll(b *batch, reason, detail string, status int, objErrs []brazeapi.ObjectError) {
 	perObject := map[int]string{}
 	for _, e := range objErrs {
@@ -173,7 +168,7 @@ func (w *Writer) deadLetterEntry(b *batch, i int, reason, detail string, status 
 	e := &b.entries[i]
 	obj := b.object(i)
 	e.eachRow(func(row int64) {
-		l := deadLetterLine{Table: b.table, Row: row, Key: b.user(i), Reason: reason, Detail: detail,
+		l := DeadLetterLine{Table: b.table, Row: row, Key: b.user(i), Reason: reason, Detail: detail,
 			Status: status, Attributes: obj}
 		if e.rows() > 1 {
 			l.MergedRows = int(e.rows())
@@ -185,7 +180,7 @@ func (w *Writer) deadLetterEntry(b *batch, i int, reason, detail string, status 
 }
 
 // deadLetter writes and counts one rejected row.
-func (w *Writer) deadLetter(reason string, l deadLetterLine) {
+func (w *Writer) deadLetter(reason string, l DeadLetterLine) {
 	if err := w.dead.write(l); err != nil {
 		w.setFatal(err)
 	}

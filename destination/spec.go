@@ -12,7 +12,7 @@ import (
 	"github.com/brazesync/brazesync/schema"
 )
 
-// Braze limits and defaults, from shared/reference/braze-api.md.
+// Braze limits and defaults, from docs/braze-api.md.
 const (
 	// maxObjectsPerRequest: /users/track takes at most 75 objects in total per request (§1.5).
 	maxObjectsPerRequest = 75
@@ -25,15 +25,20 @@ const (
 	// for /users/track (§1.5), but 2 MB for its bulk sibling.
 	defaultMaxRequestBytes = 1 << 20
 	defaultConcurrency     = 16
-	defaultExportAttribute = "looker_export" // the stock Looker action's (looker.md §2)
+	defaultExportAttribute = "looker_export" // the stock Looker action's (docs/looker.md §1)
 	defaultExportValue     = "LOOKER_EXPORT"
 	defaultDeadLetterFile  = "brazesync-dead-letter.jsonl"
+	defaultDryRunFile      = "brazesync-dry-run.jsonl"
+	// defaultStateDir is relative to the working directory, the way the CloudQuery CLI keeps .cq.
+	defaultStateDir       = ".brazesync/state"
+	defaultMaxAttempts    = 8
+	defaultRequestTimeout = 30 * time.Second
 )
 
 // errInvalidSpec marks every spec problem, so callers can tell configuration errors apart.
 var errInvalidSpec = errors.New("invalid braze destination spec")
 
-// Batch regimes (braze-api.md §1.5), selected by batch_regime.
+// Batch regimes (docs/braze-api.md §1.5), selected by batch_regime.
 const (
 	// RegimeCurrent: 75 objects in total per request (the 2025-26 docs). The default.
 	RegimeCurrent = "current"
@@ -58,40 +63,41 @@ var errMapping = errors.New("invalid column mapping")
 type Spec struct {
 	// Braze REST API key with the users.track permission. Use ${BRAZE_API_KEY}; it never appears in logs or reports.
 	APIKey string `json:"api_key" jsonschema:"required,minLength=1"`
-	// REST endpoint of your Braze instance, e.g. https://rest.iad-01.braze.com (braze-api.md §6).
+	// REST endpoint of your Braze instance, e.g. https://rest.iad-01.braze.com (docs/braze-api.md §6).
 	Endpoint string `json:"endpoint" jsonschema:"required,minLength=1"`
 	// Send the API key to a host that is not a published Braze REST host.
 	AllowCustomEndpoint bool `json:"allow_custom_endpoint,omitempty"`
 
 	schema.Config
+	TableKinds // tables sent as events or purchases (tablekinds.go)
 
 	// Custom attribute array that flags exported users ("looker_export" as the stock Looker action). Empty string disables the flag.
 	ExportAttribute *string `json:"export_attribute,omitempty"`
 	// Value added to the export attribute array.
-	ExportValue string `json:"export_value,omitempty" jsonschema:"default=LOOKER_EXPORT"`
+	ExportValue string `json:"export_value,omitempty"`
 	// Only update users that already exist in Braze (the stock action's behaviour).
-	UpdateExistingOnly *bool `json:"update_existing_only,omitempty" jsonschema:"default=true"`
+	UpdateExistingOnly *bool `json:"update_existing_only,omitempty"`
 
 	// Per-request object limit of your contract: current (75 in total), mau (50 in total, "Monthly
 	// Active Users CY 24-25"), legacy (75 per array).
-	BatchRegime string `json:"batch_regime,omitempty" jsonschema:"enum=current,enum=mau,enum=legacy,default=current"`
+	BatchRegime string `json:"batch_regime,omitempty" jsonschema:"enum=current,enum=mau,enum=legacy"`
 	// Objects per /users/track request: the regime's cap by default, never above it.
-	BatchSize int `json:"batch_size,omitempty" jsonschema:"minimum=1,maximum=75,default=75"`
+	BatchSize int `json:"batch_size,omitempty" jsonschema:"minimum=1,maximum=75"`
 	// Largest request body in bytes.
-	MaxRequestBytes int `json:"max_request_bytes,omitempty" jsonschema:"minimum=1024,default=1048576"`
+	MaxRequestBytes int `json:"max_request_bytes,omitempty" jsonschema:"minimum=1024"`
 	// Requests in flight at once.
-	Concurrency int `json:"concurrency,omitempty" jsonschema:"minimum=1,maximum=256,default=16"`
+	Concurrency int `json:"concurrency,omitempty" jsonschema:"minimum=1,maximum=256"`
 	// Requests allowed per rate_window for the workspace; -1 disables client-side pacing.
-	RateLimit int `json:"rate_limit,omitempty" jsonschema:"default=3000"`
+	RateLimit int `json:"rate_limit,omitempty"`
 	// Length of the rate-limit window, as a Go duration.
-	RateWindow string `json:"rate_window,omitempty" jsonschema:"default=3s"`
+	RateWindow string `json:"rate_window,omitempty"`
 	// Tries per request before its rows are dead-lettered.
-	MaxAttempts int `json:"max_attempts,omitempty" jsonschema:"minimum=1,maximum=50,default=8"`
+	MaxAttempts int `json:"max_attempts,omitempty" jsonschema:"minimum=1,maximum=50"`
 	// Timeout of one HTTP attempt, as a Go duration.
-	RequestTimeout string `json:"request_timeout,omitempty" jsonschema:"default=30s"`
+	RequestTimeout string `json:"request_timeout,omitempty"`
 
 	// JSONL file that receives every rejected row with its reason.
-	DeadLetterFile string `json:"dead_letter_file,omitempty" jsonschema:"default=brazesync-dead-letter.jsonl"`
+	DeadLetterFile string `json:"dead_letter_file,omitempty"`
 	// Build every request and write the payloads to dry_run_file; send nothing.
 	DryRun bool `json:"dry_run,omitempty"`
 	// File that receives the payloads of a dry run.
@@ -103,6 +109,23 @@ type Spec struct {
 	MaxRejectedRows *int64 `json:"max_rejected_rows,omitempty" jsonschema:"minimum=-1"`
 	// Fail the run when dead-lettered rows exceed this share of the rows read (0 to 1). Unset: no limit.
 	MaxRejectedRatio *float64 `json:"max_rejected_ratio,omitempty" jsonschema:"minimum=0,maximum=1"`
+
+	// Folder of the sync state: what Braze was last told per user (key, attribute hashes, flag;
+	// never values or the API key), so a run sends only what changed (docs/state.md). Default
+	// .brazesync/state, relative to the working directory. One run at a time per folder.
+	StateDir string `json:"state_dir,omitempty"`
+	// Diff each row against the state (default true). false keeps no state at all: every run sends
+	// every attribute and the flag, and state_dir is not used.
+	Diff *bool `json:"diff,omitempty"`
+	// Re-send attributes (and the export flag) last sent longer ago than this Go duration (e.g.
+	// 720h), so edits made in Braze behind brazesync's back heal. Unset or 0: never.
+	RefreshAfter string `json:"refresh_after,omitempty"`
+	// Send every attribute and the flag this run, as if there were no state, and rewrite the state
+	// of every user sent (`brazesync sync --full-refresh` sets it).
+	FullRefresh bool `json:"full_refresh,omitempty"`
+	// Where the state lives: state_dir alone (backend local), or Snowflake, for workers that keep no
+	// disk between runs (docs/state-snowflake.md).
+	State StateSpec `json:"state,omitempty"`
 }
 
 // ParseSpec decodes a spec's JSON, refusing unknown fields, then applies defaults and validates.
@@ -128,6 +151,7 @@ func ParseSpec(specJSON []byte) (*Spec, error) {
 // SetDefaults fills every unset field with its documented default.
 func (s *Spec) SetDefaults() {
 	s.Config.SetDefaults()
+	s.TableKinds.setDefaults()
 	if s.ExportAttribute == nil {
 		v := defaultExportAttribute
 		s.ExportAttribute = &v
@@ -148,19 +172,27 @@ func (s *Spec) SetDefaults() {
 	setInt(&s.MaxRequestBytes, defaultMaxRequestBytes)
 	setInt(&s.Concurrency, defaultConcurrency)
 	setInt(&s.RateLimit, defaultRateLimit)
-	setInt(&s.MaxAttempts, 8)
+	setInt(&s.MaxAttempts, defaultMaxAttempts)
 	if s.RateWindow == "" {
 		s.RateWindow = defaultRateWindow.String()
 	}
 	if s.RequestTimeout == "" {
-		s.RequestTimeout = "30s"
+		s.RequestTimeout = defaultRequestTimeout.String()
 	}
 	if s.DeadLetterFile == "" {
 		s.DeadLetterFile = defaultDeadLetterFile
 	}
 	if s.DryRun && s.DryRunFile == "" {
-		s.DryRunFile = "brazesync-dry-run.jsonl"
+		s.DryRunFile = defaultDryRunFile
 	}
+	if s.StateDir == "" {
+		s.StateDir = defaultStateDir
+	}
+	if s.Diff == nil {
+		v := true
+		s.Diff = &v
+	}
+	s.State.SetDefaults()
 }
 
 func setInt(v *int, def int) {
@@ -181,6 +213,12 @@ func (s *Spec) Validate() error {
 		errs = append(errs, errors.New("endpoint: required, e.g. https://rest.iad-01.braze.com"))
 	}
 	if err := s.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.TableKinds.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.State.validate(*s.Diff); err != nil {
 		errs = append(errs, err)
 	}
 	if *s.ExportAttribute != "" && !attrName.MatchString(*s.ExportAttribute) {
@@ -220,11 +258,35 @@ func (s *Spec) Validate() error {
 	if s.DeadLetterFile == "" {
 		errs = append(errs, errors.New("dead_letter_file: empty"))
 	}
+	if err := s.validateState(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 func (s *Spec) rateWindow() time.Duration     { d, _ := time.ParseDuration(s.RateWindow); return d }
 func (s *Spec) requestTimeout() time.Duration { d, _ := time.ParseDuration(s.RequestTimeout); return d }
+
+// refreshAfter is refresh_after as a duration; 0 when unset.
+func (s *Spec) refreshAfter() time.Duration {
+	if s.RefreshAfter == "" {
+		return 0
+	}
+	d, _ := time.ParseDuration(s.RefreshAfter)
+	return d
+}
+
+// validateState checks the state fields.
+func (s *Spec) validateState() error {
+	if s.RefreshAfter != "" {
+		if d, err := time.ParseDuration(s.RefreshAfter); err != nil || d < 0 {
+			return fmt.Errorf("refresh_after: %q is not a duration such as 720h (or 0 for never)", s.RefreshAfter)
+		} else if d > 0 && d < time.Second {
+			return fmt.Errorf("refresh_after: %q is below 1s, which would re-send everything every run", s.RefreshAfter)
+		}
+	}
+	return nil
+}
 
 // checkRejections returns ErrTooManyRejected when the report's rejections exceed the limits.
 func (s *Spec) checkRejections(rep *report.Report) error {
@@ -244,5 +306,9 @@ func (s *Spec) checkRejections(rep *report.Report) error {
 // IsConfigError reports whether err comes from the spec or the column mapping: something the user
 // must fix in configuration, known before any request was sent.
 func IsConfigError(err error) bool {
-	return errors.Is(err, errInvalidSpec) || errors.Is(err, errMapping)
+	return errors.Is(err, errInvalidSpec) || errors.Is(err, errMapping) || errors.Is(err, errStateUnusable)
 }
+
+// errStateUnusable marks a state folder that cannot be used (held by another run, damaged, newer):
+// like configuration, the user must act before any request is sent.
+var errStateUnusable = errors.New("state folder unusable")

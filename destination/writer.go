@@ -20,6 +20,7 @@ import (
 
 	"github.com/brazesync/brazesync/destination/brazeapi"
 	"github.com/brazesync/brazesync/destination/report"
+	"github.com/brazesync/brazesync/destination/state"
 	"github.com/brazesync/brazesync/schema"
 )
 
@@ -37,17 +38,35 @@ type Writer struct {
 	suffix []byte // members every object ends with: _update_existing_only, the export flag, '}'
 	flight *inflight
 
+	// The state (diff.go): nil store when the run keeps none (a dry run before any real one).
+	store        stateStore
+	name         string // the destination's name: part of every namespace
+	diffs        map[string]*tableDiff
+	full         bool  // full_refresh: send everything, rewrite the state of every user sent
+	refresh      int64 // refresh_after in seconds; 0: off
+	now          int64 // Unix seconds, set per Write: what "older than refresh_after" is measured from
+	clock        func() time.Time
+	suffixNoFlag []byte // suffix without the export flag, for users who already have it
+	members      []member
+	diffed       []byte
+	upd          []state.Attr
+	// Counted per Write, then added to the report.
+	unchanged, attrsUnchanged, pointsSaved int64
+
 	tables map[string]*tableState
 	open   map[string]*batch // the open request of each table: the merge window
 	order  []string          // tables in first-seen order, so Close flushes deterministically
 	obj    []byte            // scratch: the object being built
 	key    []byte            // scratch: the user key of the row being placed
 	merged []byte            // scratch: the result of a merge
+	// nestedNulls counts the nulls the encoder left out of the rows of the record being written.
+	nestedNulls int64
 
 	queue  chan *batch
 	wg     sync.WaitGroup
 	ctx    context.Context // the workers' context: ended by Abort, a fatal error, or Close's deadline
 	cancel context.CancelFunc
+	drain  context.CancelFunc // Drain: no new request starts (drain.go)
 
 	fatalMu sync.Mutex
 	fatal   error
@@ -62,6 +81,7 @@ type tableState struct {
 	enc     *schema.Encoder
 	keyKind string // external_id, email, ...: part of the in-flight identity of a user
 	rows    int64
+	diff    *tableDiff // nil when the run keeps no state
 }
 
 // Option adjusts a Writer.
@@ -69,9 +89,19 @@ type Option func(*writerOptions)
 
 type writerOptions struct {
 	runID string
+	name  string
 	retry *brazeapi.RetryPolicy
 	http  *http.Client
+	clock func() time.Time
 }
+
+// WithDestinationName names the destination (its name in the sync spec). The state keeps one
+// namespace per destination, so two destinations of one spec never share what they told Braze.
+// The default is the plugin's name, "braze".
+func WithDestinationName(name string) Option { return func(o *writerOptions) { o.name = name } }
+
+// WithClock sets the clock the state's times come from (refresh_after tests).
+func WithClock(now func() time.Time) Option { return func(o *writerOptions) { o.clock = now } }
 
 // WithRunID names the run in the report.
 func WithRunID(id string) Option { return func(o *writerOptions) { o.runID = id } }
@@ -102,11 +132,33 @@ func NewWriter(ctx context.Context, spec *Spec, log zerolog.Logger, opts ...Opti
 		queue:  make(chan *batch, spec.Concurrency),
 		suffix: objectSuffix(spec),
 		flight: newInflight(),
+		diffs:  map[string]*tableDiff{},
+		name:   o.name,
+		full:   spec.FullRefresh,
+		clock:  o.clock,
 	}
-	w.tally.Update(func(r *report.Report) { r.DryRun = spec.DryRun })
+	if w.name == "" {
+		w.name = Name
+	}
+	if w.clock == nil {
+		w.clock = time.Now
+	}
+	w.refresh = int64(spec.refreshAfter().Seconds())
+	w.suffixNoFlag = objectSuffix(&Spec{UpdateExistingOnly: spec.UpdateExistingOnly, ExportAttribute: new(string)})
+	w.tally.Update(func(r *report.Report) {
+		r.DryRun = spec.DryRun
+		if *spec.Diff {
+			r.StateDir = spec.StateDir
+		}
+	})
+	// The state opens first: a folder held by another run or damaged fails before any request.
+	if err := w.openState(o.runID); err != nil {
+		return nil, err
+	}
 	if spec.DryRun {
 		d, err := newDryRun(spec.DryRunFile)
 		if err != nil {
+			w.closeState()
 			return nil, err
 		}
 		w.dry = d
@@ -127,14 +179,16 @@ func NewWriter(ctx context.Context, spec *Spec, log zerolog.Logger, opts ...Opti
 			MaxConns:            spec.Concurrency,
 		})
 		if err != nil {
+			w.closeState()
 			return nil, errors.Join(errInvalidSpec, err)
 		}
 		if err := api.Preflight(ctx); err != nil {
+			w.closeState()
 			return nil, fmt.Errorf("checking the API key against %s: %w", api.Endpoint(), err)
 		}
 		w.api = api
 	}
-	w.ctx, w.cancel = context.WithCancel(context.Background())
+	w.ctx, w.cancel, w.drain = workContext()
 	for range spec.Concurrency {
 		w.wg.Add(1)
 		go w.work()
@@ -172,7 +226,7 @@ func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 		return errors.New("write after Close")
 	}
 	name := tableName(rec.Schema())
-	t, err := w.table(name, rec.Schema())
+	t, err := w.table(ctx, name, rec.Schema())
 	if err != nil {
 		w.setFatal(err)
 		return err
@@ -182,6 +236,7 @@ func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 	}
 	n := int(rec.NumRows())
 	w.tally.Update(func(r *report.Report) { r.RowsRead += int64(n) })
+	w.now = w.clock().Unix()
 	var skipped map[string]int64
 	for i := 0; i < n; i++ {
 		if reason := w.appendRow(ctx, name, t, i); reason != "" {
@@ -199,10 +254,29 @@ func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 			}
 		})
 	}
+	if nulls := w.nestedNulls; nulls > 0 {
+		w.nestedNulls = 0
+		w.tally.Update(func(r *report.Report) { r.NestedNullsDropped += nulls })
+	}
+	w.tallyDiff()
 	if err := w.fatalErr(); err != nil {
 		return err
 	}
 	return ctx.Err()
+}
+
+// tallyDiff adds the diff's counts of the record just written to the report.
+func (w *Writer) tallyDiff() {
+	if w.unchanged == 0 && w.attrsUnchanged == 0 && w.pointsSaved == 0 {
+		return
+	}
+	u, a, p := w.unchanged, w.attrsUnchanged, w.pointsSaved
+	w.unchanged, w.attrsUnchanged, w.pointsSaved = 0, 0, 0
+	w.tally.Update(func(r *report.Report) {
+		r.RowsUnchanged += u
+		r.AttributesUnchanged += a
+		r.DataPointsSaved += p
+	})
 }
 
 // appendRow encodes row i and places it; it returns a skip reason, or "" when the row was queued,
@@ -218,23 +292,44 @@ func (w *Writer) appendRow(ctx context.Context, table string, t *tableState, i i
 		w.rejectRow(table, row, res)
 		return ""
 	}
-	w.obj = append(w.obj, w.suffix...)
+	w.nestedNulls += int64(res.NullsDropped)
 	key := makeUserKey(w.key, t.keyKind, res.Key)
 	w.key = key.text
-	w.place(ctx, table, key, w.obj, row, int64(res.Attributes)+w.exportPoints())
+	if t.diff == nil {
+		w.obj = append(w.obj, w.suffix...)
+		w.place(ctx, table, key, w.obj, row, int64(res.Attributes)+w.exportPoints(), rowUpdate{})
+		return ""
+	}
+	obj, u, points, keep, err := w.diffRow(t.diff, key, res.Key)
+	switch {
+	case err != nil:
+		// The state cannot be read: nothing more can be diffed, so the run stops (and this row,
+		// not sent, is dead-lettered with the others left).
+		w.setFatal(err)
+		w.deadLetter(ReasonRunFailed, DeadLetterLine{Table: table, Row: row, Key: string(res.Key), Reason: ReasonRunFailed,
+			Detail: "the state could not be read"})
+	case !keep:
+		w.unchanged++
+	default:
+		w.place(ctx, table, key, obj, row, points, u)
+	}
 	return ""
 }
 
 // place puts one object into its table's open request: merged into the object of the same user if
-// the request has one (see merge.go), else appended. A full request is dispatched.
-func (w *Writer) place(ctx context.Context, table string, key userKey, obj []byte, row, points int64) {
+// the request has one (see merge.go), else appended. A full request is dispatched. u is what the
+// object will commit to the state once accepted (zero when the run keeps no state).
+func (w *Writer) place(ctx context.Context, table string, key userKey, obj []byte, row, points int64, u rowUpdate) {
 	b := w.batchFor(table)
 	if i, same := b.find(key); same {
 		old := b.object(i)
 		merged, members, err := mergeObject(w.merged[:0], old, obj)
 		w.merged = merged
 		if err == nil && b.size+len(merged)-len(old) <= w.spec.MaxRequestBytes {
-			b.replace(i, merged, row, int64(members)-2) // minus the identifier and _update_existing_only
+			b.replace(i, merged, row, int64(members)-2, u.attrs, u.flag) // minus the identifier and _update_existing_only
+			if u.d != nil {
+				u.d.placed(key.text, u, false)
+			}
 			return
 		}
 		// Too large merged (or not mergeable): send the request as it is; this row goes into a later
@@ -243,16 +338,19 @@ func (w *Writer) place(ctx context.Context, table string, key userKey, obj []byt
 		b = w.batchFor(table)
 	}
 	if len(bodyPrefix)+len(obj)+len(bodySuffix) > w.spec.MaxRequestBytes {
-		line := deadLetterLine{Table: table, Row: row, Key: userOf(string(key.text)), Reason: reasonTooLarge,
+		line := DeadLetterLine{Table: table, Row: row, Key: userOf(string(key.text)), Reason: ReasonTooLarge,
 			Detail: fmt.Sprintf("object of %d bytes exceeds max_request_bytes %d", len(obj), w.spec.MaxRequestBytes)}
-		w.deadLetter(reasonTooLarge, line)
+		w.deadLetter(ReasonTooLarge, line)
 		return
 	}
 	for b.sizeWith(obj) > w.spec.MaxRequestBytes || b.holds(key) {
 		w.dispatch(ctx, table)
 		b = w.batchFor(table)
 	}
-	b.add(key, obj, row, nil, points)
+	b.add(key, obj, row, nil, points, u.attrs, u.flag)
+	if u.d != nil {
+		u.d.placed(key.text, u, true)
+	}
 	if b.len() >= w.spec.BatchSize {
 		w.dispatch(ctx, table)
 	}
@@ -270,15 +368,19 @@ func (w *Writer) rejectRow(table string, row int64, res schema.RowResult) {
 	fe := res.Reject
 	// The encoder stops at the first bad value and keeps no partial object, so the line names the
 	// column, the attribute and the reason (never the value: PII stays out of logs and files).
-	w.deadLetter(reasonInvalidValue, deadLetterLine{Table: table, Row: row, Key: string(res.Key),
-		Reason: reasonInvalidValue, Detail: fe.Reason, Column: fe.Column, Attribute: fe.Attribute})
+	reason := fe.Code // invalid_value, invalid_key or unreadable_row
+	if reason == "" {
+		reason = ReasonInvalidValue
+	}
+	w.deadLetter(reason, DeadLetterLine{Table: table, Row: row, Key: string(res.Key),
+		Reason: reason, Detail: fe.Reason, Column: fe.Column, Attribute: fe.Attribute})
 }
 
 // batchFor returns the open request of a table, starting one if needed.
 func (w *Writer) batchFor(table string) *batch {
 	b := w.open[table]
 	if b == nil {
-		b = newBatch(table)
+		b = newBatch(table, w.tables[table].diff)
 		w.open[table] = b
 	}
 	return b
@@ -325,7 +427,7 @@ func (w *Writer) enqueue(ctx context.Context, b *batch) {
 	}
 }
 
-func (w *Writer) table(name string, sc *arrow.Schema) (*tableState, error) {
+func (w *Writer) table(ctx context.Context, name string, sc *arrow.Schema) (*tableState, error) {
 	if t, ok := w.tables[name]; ok && t.sc.Equal(sc) {
 		return t, nil
 	}
@@ -341,8 +443,14 @@ func (w *Writer) table(name string, sc *arrow.Schema) (*tableState, error) {
 		}
 	}
 	t := &tableState{sc: sc, mapping: m, enc: m.NewEncoder(), keyKind: m.UserKey()}
+	if t.diff, err = w.diffFor(ctx, name, t.keyKind); err != nil {
+		return nil, err
+	}
 	if old, ok := w.tables[name]; ok {
 		t.rows = old.rows
+		if old.diff != t.diff && w.open[name] != nil {
+			w.dispatch(ctx, name) // the open request belongs to the old key kind's namespace
+		}
 	} else {
 		w.order = append(w.order, name)
 	}
@@ -411,6 +519,11 @@ func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 	if w.dry != nil {
 		fileErrs = append(fileErrs, w.dry.close())
 	}
+	if w.store != nil {
+		size := w.store.DiskBytes()
+		w.tally.Update(func(r *report.Report) { r.StateBytes = size })
+	}
+	fileErrs = append(fileErrs, w.closeState())
 	rep := w.Progress()
 	if rep.Rejected() > 0 {
 		rep.DeadLetterFile = w.spec.DeadLetterFile

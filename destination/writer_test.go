@@ -122,7 +122,7 @@ func TestWriterPartialFailure(t *testing.T) {
 	rep := w.Progress()
 	assert.True(t, rep.Balanced(), rep.Summary())
 	assert.Equal(t, int64(3), rep.UsersSent)
-	assert.Equal(t, map[string]int64{reasonMinorError: 2}, rep.RowsRejected)
+	assert.Equal(t, map[string]int64{ReasonMinorError: 2}, rep.RowsRejected)
 	assert.Equal(t, int64(2), rep.MinorErrors["bad thing"])
 	lines := readDeadLetters(t, spec.DeadLetterFile)
 	require.Len(t, lines, 2)
@@ -156,7 +156,7 @@ func TestWriterNotSuccess(t *testing.T) {
 	require.NoError(t, werr)
 	require.NoError(t, cerr)
 	rep := w.Progress()
-	assert.Equal(t, map[string]int64{reasonNotSuccess: 1}, rep.RowsRejected)
+	assert.Equal(t, map[string]int64{ReasonNotSuccess: 1}, rep.RowsRejected)
 	assert.Zero(t, rep.UsersSent)
 	assert.True(t, rep.Balanced())
 }
@@ -194,8 +194,8 @@ func TestWriterUnreachable(t *testing.T) {
 	}
 	assert.True(t, rep.Balanced(), rep.Summary())
 	assert.Equal(t, int64(100), rep.UsersSent)
-	assert.Positive(t, rep.RowsRejected[reasonUnreachable])
-	assert.Equal(t, rep.RowsRead-100, rep.RowsRejected[reasonUnreachable], rep.Summary())
+	assert.Positive(t, rep.RowsRejected[ReasonUnreachable])
+	assert.Equal(t, rep.RowsRead-100, rep.RowsRejected[ReasonUnreachable], rep.Summary())
 	assert.Len(t, readDeadLetters(t, spec.DeadLetterFile), int(rep.Rejected()))
 }
 
@@ -262,7 +262,7 @@ func TestWriterRejectionThreshold(t *testing.T) {
 			require.NoError(t, werr)
 			rep := w.Progress()
 			assert.True(t, rep.Balanced())
-			assert.Equal(t, int64(2), rep.RowsRejected[reasonInvalidValue])
+			assert.Equal(t, int64(2), rep.RowsRejected[ReasonInvalidValue])
 			if tc.fail {
 				assert.ErrorIs(t, cerr, ErrTooManyRejected)
 				assert.False(t, IsConfigError(cerr))
@@ -295,7 +295,7 @@ func TestWriterCloseDeadline(t *testing.T) {
 	defer cancel()
 	rep, cerr := w.Close(ctx)
 	assert.True(t, rep.Balanced(), rep.Summary())
-	assert.Equal(t, int64(35), rep.RowsRejected[reasonCancelled], rep.Summary())
+	assert.Equal(t, int64(35), rep.RowsRejected[ReasonCancelled], rep.Summary())
 	_ = cerr // the rejections are the consequence of the deadline; the caller classifies the shutdown
 }
 
@@ -316,6 +316,6 @@ func TestWriterAbort(t *testing.T) {
 	assert.ErrorIs(t, cerr, context.Canceled)
 	assert.False(t, errors.Is(cerr, ErrTooManyRejected))
 	assert.True(t, rep.Balanced(), rep.Summary())
-	assert.Equal(t, int64(25), rep.RowsRejected[reasonCancelled])
+	assert.Equal(t, int64(25), rep.RowsRejected[ReasonCancelled])
 	_ = report.StatusCancelled
 }

@@ -81,8 +81,10 @@ func (c *Config) Validate() error {
 	if c.UserKey == UserKeyUserAlias && c.AliasLabel == "" {
 		errs = append(errs, errors.New("alias_label: required when user_key is user_alias"))
 	}
-	if c.AliasLabel != "" && charCount(c.AliasLabel) > MaxStringChars {
-		errs = append(errs, fmt.Errorf("alias_label: longer than %d characters", MaxStringChars))
+	if c.AliasLabel != "" {
+		if p := checkKey(c.AliasLabel); p != keyOK {
+			errs = append(errs, fmt.Errorf("alias_label: %s", strings.TrimPrefix(p.reason(), "key ")))
+		}
 	}
 	if !oneOf(c.Nulls, nullModes) {
 		errs = append(errs, fmt.Errorf("nulls: %q is not one of %s", c.Nulls, strings.Join(nullModes, ", ")))
@@ -91,7 +93,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("long_strings: %q is not one of %s", c.LongStrings, strings.Join(longStringModes, ", ")))
 	}
 	if isInternalColumn(c.KeyColumn) {
-		errs = append(errs, fmt.Errorf("key_column: %q is a CloudQuery internal column", c.KeyColumn))
+		errs = append(errs, fmt.Errorf("key_column: %q is an internal column (CloudQuery's _cq_*, or brazesync's _brazesync_rejected)", c.KeyColumn))
 	}
 	cols := make([]string, 0, len(c.Attributes))
 	for col := range c.Attributes {
@@ -103,7 +105,7 @@ func (c *Config) Validate() error {
 		case col == "":
 			errs = append(errs, errors.New("attributes: empty column name"))
 		case isInternalColumn(col):
-			errs = append(errs, fmt.Errorf("attributes: column %q is a CloudQuery internal column", col))
+			errs = append(errs, fmt.Errorf("attributes: column %q is an internal column (CloudQuery's _cq_*, or brazesync's _brazesync_rejected)", col))
 		}
 		if err := validateAttributeName(c.Attributes[col]); err != nil {
 			errs = append(errs, fmt.Errorf("attributes: column %q: %w", col, err))
@@ -121,6 +123,8 @@ func oneOf(s string, set []string) bool {
 	return false
 }
 
-// isInternalColumn reports CloudQuery's own columns (_cq_id, _cq_sync_time…),
-// which the mapper always ignores.
-func isInternalColumn(name string) bool { return strings.HasPrefix(name, "_cq_") }
+// isInternalColumn reports CloudQuery's own columns (_cq_id, _cq_sync_time…)
+// and ColumnRejected, which the mapper never maps.
+func isInternalColumn(name string) bool {
+	return strings.HasPrefix(name, "_cq_") || name == ColumnRejected
+}

@@ -36,7 +36,7 @@ func (s SkipReason) String() string {
 // RowResult reports the outcome of AppendRow.
 type RowResult struct {
 	// Key is the user key text (alias_name for aliases); valid until the next
-	// call; nil if the key is null.
+	// call; nil if the key is null, or refused (it may not even be text).
 	Key []byte
 	// Skip is non-zero when the row was skipped.
 	Skip SkipReason
@@ -44,7 +44,25 @@ type RowResult struct {
 	Reject *FieldError
 	// Attributes counts the attribute members written (identifier excluded).
 	Attributes int
+	// NullsDropped counts the nulls left out inside the row's values: list
+	// elements, struct fields, map items, JSON members and elements. Objects
+	// replace the stored ones (brazesync never sends _merge_objects), so an
+	// absent member and a null member mean the same to Braze; a null inside a
+	// nested value would make Braze drop every nested update of the request.
+	NullsDropped int
 }
+
+// Reject codes: the dead-letter reason (and rows_rejected key) of a FieldError.
+const (
+	// RejectInvalidValue: a value Braze would not store as it is.
+	RejectInvalidValue = "invalid_value"
+	// RejectInvalidKey: the user key is not valid UTF-8, holds a control
+	// character, or is too long; keys are never altered.
+	RejectInvalidKey = "invalid_key"
+	// RejectUnreadableRow: the source could not read the row faithfully and
+	// said so in the ColumnRejected column.
+	RejectUnreadableRow = "unreadable_row"
+)
 
 // FieldError says which value of a row could not be sent and why. It never
 // carries values, so it is safe to log.
@@ -53,6 +71,8 @@ type FieldError struct {
 	Column    string
 	Attribute string
 	Reason    string
+	// Code is one of the Reject* codes.
+	Code string
 }
 
 func (e *FieldError) Error() string {
@@ -66,6 +86,8 @@ func (e *FieldError) Error() string {
 type Encoder struct {
 	m      *Mapping
 	key    keyReader
+	reject rejectReader // the source's ColumnRejected, when the schema has it
+	nulls  int          // nulls dropped in the row being written, counted by the writers
 	keyBuf []byte
 	prefix []byte // "external_id": or "user_alias":{"alias_name":
 	suffix []byte // "" or ,"alias_label":"L"}
@@ -97,7 +119,7 @@ func (m *Mapping) NewEncoder() *Encoder {
 		e.prefix = appendKey(e.prefix, m.keyName)
 	}
 	for _, f := range m.fields {
-		w, err := m.newFieldWriter(f)
+		w, err := m.newFieldWriter(f, &e.nulls)
 		if err != nil {
 			panic(err) // checked by NewMapping
 		}
@@ -124,6 +146,11 @@ func (e *Encoder) Reset(rec arrow.Record) error {
 	if err := e.key.bind(rec.Column(e.m.keyCol)); err != nil {
 		return fmt.Errorf("binding key column %q: %w", e.m.KeyColumn(), err)
 	}
+	if e.m.rejectCol >= 0 {
+		if err := e.reject.bind(rec.Column(e.m.rejectCol)); err != nil {
+			return fmt.Errorf("binding column %q: %w", ColumnRejected, err)
+		}
+	}
 	for k := range e.fields {
 		f := &e.fields[k]
 		if err := f.w.bind(rec.Column(f.out.col)); err != nil {
@@ -137,46 +164,79 @@ func (e *Encoder) Reset(rec arrow.Record) error {
 // AppendRow appends the members of row's attributes object, without braces:
 // the identifier first, then each non-skipped attribute. On Skip or Reject
 // dst is returned unchanged. Reset must have succeeded.
+//
+// The order of the checks decides the reason a row is counted under: a row
+// the source could not read is rejected first (its key may be garbage too),
+// then the key may skip the row (null, empty, blank) or reject it (not
+// sendable as it is), then each value may reject it.
 func (e *Encoder) AppendRow(dst []byte, row int) ([]byte, RowResult) {
 	if !e.bound {
 		panic("schema: AppendRow before a successful Reset")
 	}
-	if e.key.isNull(row) {
-		return dst, RowResult{Skip: SkipNullKey}
+	if e.m.rejectCol >= 0 && !e.reject.isNull(row) {
+		return dst, RowResult{Reject: e.reject.fieldError(row)}
 	}
-	e.keyBuf = e.key.appendText(e.keyBuf[:0], row)
-	res := RowResult{Key: e.keyBuf}
-	if len(e.keyBuf) == 0 {
-		res.Skip = SkipEmptyKey
-		return dst, res
-	}
-	if isBlank(e.keyBuf) {
-		res.Skip = SkipBlankKey
+	res, ok := e.readKey(row)
+	if !ok {
 		return dst, res
 	}
 	start := len(dst)
 	dst = append(dst, e.prefix...)
-	dst, _ = appendString(dst, bytesToString(e.keyBuf), 0, false)
+	dst, _ = appendString(dst, bytesToString(e.keyBuf), 0, false) // checked by readKey
 	dst = append(dst, e.suffix...)
-	var reason string
+	e.nulls = 0
 	for k := range e.fields {
-		f := &e.fields[k]
-		if f.w.isNull(row) {
-			if e.unset {
-				dst = append(dst, f.member...)
-				dst = append(dst, "null"...)
-				res.Attributes++
-			}
-			continue
-		}
-		dst = append(dst, f.member...)
-		if dst, reason = f.w.appendValue(dst, row); reason != "" {
-			res.Reject = &FieldError{Row: row, Column: f.column, Attribute: f.out.attr, Reason: reason}
+		var reason string
+		if dst, reason = e.appendField(dst, &e.fields[k], row, &res); reason != "" {
+			f := &e.fields[k]
+			res.Reject = &FieldError{Row: row, Column: f.column, Attribute: f.out.attr, Reason: reason, Code: RejectInvalidValue}
 			return dst[:start], res
 		}
+	}
+	res.NullsDropped = e.nulls
+	return dst, res
+}
+
+// readKey renders the row's key into keyBuf and decides whether the row can
+// go on: ok is false when res says why it is skipped or rejected.
+func (e *Encoder) readKey(row int) (res RowResult, ok bool) {
+	if e.key.isNull(row) {
+		return RowResult{Skip: SkipNullKey}, false
+	}
+	e.keyBuf = e.key.appendText(e.keyBuf[:0], row)
+	res.Key = e.keyBuf
+	switch {
+	case len(e.keyBuf) == 0:
+		res.Skip = SkipEmptyKey
+	case isBlank(e.keyBuf):
+		res.Skip = SkipBlankKey
+	default:
+		if p := checkKey(bytesToString(e.keyBuf)); p != keyOK {
+			return RowResult{Reject: &FieldError{Row: row, Column: e.m.KeyColumn(), Attribute: e.m.keyName,
+				Reason: p.reason(), Code: RejectInvalidKey}}, false
+		}
+		return res, true
+	}
+	return res, false
+}
+
+// appendField writes one attribute member, or nothing for a null under
+// nulls: skip. A non-empty reason means the row must be rejected.
+func (e *Encoder) appendField(dst []byte, f *encField, row int, res *RowResult) ([]byte, string) {
+	if f.w.isNull(row) {
+		if e.unset {
+			dst = append(dst, f.member...)
+			dst = append(dst, "null"...)
+			res.Attributes++
+		}
+		return dst, ""
+	}
+	dst = append(dst, f.member...)
+	dst, reason := f.w.appendValue(dst, row)
+	if reason == "" {
 		res.Attributes++
 	}
-	return dst, res
+	return dst, reason
 }
 
 // isBlank reports a key made only of whitespace (ASCII and the common

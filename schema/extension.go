@@ -67,9 +67,13 @@ func (w *uuidWriter) appendValue(dst []byte, i int) ([]byte, string) {
 	return append(dst, '"'), ""
 }
 
-// jsonWriter embeds CloudQuery JSON values as raw JSON after checking they
-// are valid. A JSON null counts as a null value.
-type jsonWriter struct{ binaryStorage }
+// jsonWriter writes CloudQuery JSON values as Braze stores them (see
+// appendBrazeJSON): copied as written, with null members and elements left
+// out and counted. A JSON null counts as a null value.
+type jsonWriter struct {
+	binaryStorage
+	nulls *int
+}
 
 func (w *jsonWriter) bind(a arrow.Array) error { return w.bindStorage(a) }
 
@@ -78,14 +82,12 @@ func (w *jsonWriter) isNull(i int) bool {
 }
 
 func (w *jsonWriter) appendValue(dst []byte, i int) ([]byte, string) {
-	raw := bytes.TrimSpace(w.arr.Value(i))
-	if len(raw) > maxNestedBytes {
-		return dst, reasonNestedTooBig
+	start := len(dst)
+	dst, reason := appendBrazeJSON(dst, w.arr.Value(i), w.nulls)
+	if reason == "" && len(dst)-start > maxNestedBytes {
+		reason = reasonNestedTooBig
 	}
-	if reason := checkBrazeJSON(raw); reason != "" {
-		return dst, reason
-	}
-	return append(dst, raw...), ""
+	return dst, reason
 }
 
 // extStringWriter writes extension types stored as text (inet) as strings.

@@ -17,10 +17,12 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. Invalid UTF-8 bytes become
-// U+FFFD, as encoding/json does. When s has more than limit characters
-// (limit > 0) it is cut there if truncate is set, else the reason
-// reasonTooLong is returned and dst must be discarded by the caller.
+// appendString appends s as a JSON string. Invalid UTF-8 is refused with
+// reasonInvalidUTF8 rather than replaced by U+FFFD: a replaced byte would
+// send Braze a value the source does not hold. When s has more than limit
+// characters (limit > 0) it is cut there if truncate is set, else the
+// reason reasonTooLong is returned. On any reason dst must be discarded by
+// the caller.
 func appendString(dst []byte, s string, limit int, truncate bool) ([]byte, string) {
 	dst = append(dst, '"')
 	n, start := 0, 0
@@ -47,11 +49,7 @@ func appendString(dst []byte, s string, limit int, truncate bool) ([]byte, strin
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
+			return dst, reasonInvalidUTF8
 		}
 		i += size
 	}
@@ -73,14 +71,15 @@ func appendEscaped(dst []byte, c byte) []byte {
 	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
 
-// appendKey appends "name": for a member name known to be valid.
+// appendKey appends "name": for a member name known to be valid (checked
+// at mapping time, or by validNestedKey for map keys).
 func appendKey(dst []byte, name string) []byte {
 	dst, _ = appendString(dst, name, 0, false)
 	return append(dst, ':')
 }
 
-// charCount counts characters as appendString does: one per code point and
-// one per invalid byte.
+// charCount counts characters as Braze does: one per code point (an invalid
+// byte counts as one, but such strings are refused anyway).
 func charCount(s string) int { return utf8.RuneCountInString(s) }
 
 // appendFloat appends f as a JSON number using the shortest representation
@@ -124,6 +123,8 @@ const (
 	reasonDOB           = "dob must be a date in YYYY-MM-DD form"
 	reasonTimeZone      = "time_zone is not a known IANA time zone"
 	reasonInvalidString = "invalid string"
+	reasonInvalidUTF8   = "string is not valid UTF-8"
+	reasonNumberRange   = "number outside the range of a 64-bit float"
 )
 
 // bytesToString views b as a string without copying; b must not change

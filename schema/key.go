@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -113,4 +114,63 @@ func (d *dictString) str(i int) string { return d.vals.str(d.arr.GetValueIndex(i
 
 func (d *dictString) appendValue(dst []byte, i int) ([]byte, string) {
 	return d.vals.appendValue(dst, d.arr.GetValueIndex(i))
+}
+
+// MaxKeyChars is the longest user key brazesync sends. Braze documents no
+// length limit for external_id, alias_name, email or phone
+// (docs/braze-api.md §1.3); 255 characters is the limit it documents for every
+// other string and name, so a longer key is refused here rather than
+// guessed at by Braze (docs/mapping.md).
+const MaxKeyChars = MaxStringChars
+
+// keyProblem is why a key cannot be sent as it is; keys are never altered
+// to make them sendable.
+type keyProblem uint8
+
+const (
+	keyOK keyProblem = iota
+	keyInvalidUTF8
+	keyControl
+	keyTooLong
+)
+
+// Reasons for refused keys, for the dead-letter file. They never contain
+// the key.
+const (
+	reasonKeyUTF8    = "key is not valid UTF-8"
+	reasonKeyControl = "key holds a control character (U+0000-U+001F or U+007F-U+009F)"
+	reasonKeyTooLong = "key longer than 255 characters"
+)
+
+var keyReasons = [...]string{keyOK: "", keyInvalidUTF8: reasonKeyUTF8, keyControl: reasonKeyControl, keyTooLong: reasonKeyTooLong}
+
+func (p keyProblem) reason() string { return keyReasons[p] }
+
+// checkKey finds the first problem of a key in one pass: invalid UTF-8, a
+// C0 or C1 control character (NUL included), or more than MaxKeyChars
+// characters.
+func checkKey(k string) keyProblem {
+	n := 0
+	for i := 0; i < len(k); {
+		c := k[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return keyControl
+			}
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(k[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				return keyInvalidUTF8
+			case r >= 0x80 && r <= 0x9f:
+				return keyControl
+			}
+			i += size
+		}
+		if n++; n > MaxKeyChars {
+			return keyTooLong
+		}
+	}
+	return keyOK
 }

@@ -49,12 +49,13 @@ type ColumnMapping struct {
 // key or one attribute at the same level is an error naming both. Columns
 // starting with _cq_ are always ignored.
 type Mapping struct {
-	schema  *arrow.Schema
-	cfg     Config
-	keyCol  int
-	keyName string // identifier member name: external_id, braze_id, user_alias, email, phone
-	fields  []outField
-	columns []ColumnMapping
+	schema    *arrow.Schema
+	cfg       Config
+	rejectCol int // index of ColumnRejected, or -1
+	keyCol    int
+	keyName   string // identifier member name: external_id, braze_id, user_alias, email, phone
+	fields    []outField
+	columns   []ColumnMapping
 }
 
 // outField is one attribute member of the output object.
@@ -96,7 +97,10 @@ func NewMapping(sc *arrow.Schema, cfg Config) (*Mapping, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid mapping config: %w", err)
 	}
-	m := &Mapping{schema: sc, cfg: cfg, keyCol: -1, keyName: cfg.UserKey}
+	m := &Mapping{schema: sc, cfg: cfg, keyCol: -1, rejectCol: -1, keyName: cfg.UserKey}
+	if err := m.findRejectColumn(); err != nil {
+		return nil, err
+	}
 	r := resolver{m: m, sc: sc, entries: make([][]ColumnMapping, sc.NumFields())}
 	if err := r.resolve(); err != nil {
 		return nil, err
@@ -105,6 +109,21 @@ func NewMapping(sc *arrow.Schema, cfg Config) (*Mapping, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// findRejectColumn locates the source's ColumnRejected, which must have
+// RejectedType: a user column of that name would otherwise be silently
+// treated as a verdict on every row.
+func (m *Mapping) findRejectColumn() error {
+	idx := m.schema.FieldIndices(ColumnRejected)
+	switch {
+	case len(idx) == 0:
+		return nil
+	case len(idx) > 1 || !arrow.TypeEqual(m.schema.Field(idx[0]).Type, RejectedType):
+		return fmt.Errorf("column %q is reserved for rows the source could not read and must be one %s column", ColumnRejected, RejectedType)
+	}
+	m.rejectCol = idx[0]
+	return nil
 }
 
 // KeyColumn returns the name of the user key column.
@@ -343,7 +362,10 @@ func (r *resolver) finish() {
 		es := r.entries[i]
 		if len(es) == 0 {
 			reason := "no braze tag"
-			if isInternalColumn(f.Name) {
+			switch {
+			case i == r.m.rejectCol:
+				reason = "rows the source could not read (dead-lettered)"
+			case isInternalColumn(f.Name):
 				reason = "_cq_ internal column"
 			}
 			es = []ColumnMapping{{Column: f.Name, Ignored: reason}}
@@ -360,16 +382,18 @@ func (m *Mapping) checkTypes() error {
 		return fmt.Errorf("key column %q: %w", kf.Name, err)
 	}
 	for _, f := range m.fields {
-		if _, err := m.newFieldWriter(f); err != nil {
+		if _, err := m.newFieldWriter(f, new(int)); err != nil {
 			return fmt.Errorf("column %q (attribute %q): %w", m.schema.Field(f.col).Name, f.attr, err)
 		}
 	}
 	return nil
 }
 
-func (m *Mapping) newFieldWriter(f outField) (valueWriter, error) {
+// newFieldWriter builds the writer of one attribute; the writers count the
+// nulls they leave out in *nulls.
+func (m *Mapping) newFieldWriter(f outField, nulls *int) (valueWriter, error) {
 	dt := m.schema.Field(f.col).Type
-	o := writerOpts{place: placeTop, truncate: m.cfg.LongStrings == LongStringsTruncate}
+	o := writerOpts{place: placeTop, truncate: m.cfg.LongStrings == LongStringsTruncate, nulls: nulls}
 	if f.std != stdNone {
 		return newStandardWriter(f.std, dt, o)
 	}

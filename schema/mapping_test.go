@@ -57,11 +57,14 @@ func TestConfigValidate(t *testing.T) {
 		{Config{UserKey: "user_alias", AliasLabel: "crm"}, ""},
 		{Config{Nulls: "drop"}, `nulls: "drop" is not one of skip, unset`},
 		{Config{LongStrings: "cut"}, `long_strings: "cut" is not one of reject, truncate`},
-		{Config{KeyColumn: "_cq_id"}, `key_column: "_cq_id" is a CloudQuery internal column`},
+		{Config{KeyColumn: "_cq_id"}, `key_column: "_cq_id" is an internal column`},
 		{Config{Attributes: map[string]string{"A": ""}}, `attributes: column "A": attribute name is empty`},
 		{Config{Attributes: map[string]string{"A": "$x"}}, `attributes: column "A": attribute name "$x" starts with '$'`},
 		{Config{Attributes: map[string]string{"A": strings.Repeat("a", 256)}}, `attributes: column "A": attribute name longer than 255 characters`},
-		{Config{Attributes: map[string]string{"_cq_sync_time": "t"}}, `attributes: column "_cq_sync_time" is a CloudQuery internal column`},
+		{Config{Attributes: map[string]string{"_cq_sync_time": "t"}}, `attributes: column "_cq_sync_time" is an internal column`},
+		{Config{Attributes: map[string]string{ColumnRejected: "t"}}, `attributes: column "_brazesync_rejected" is an internal column`},
+		{Config{UserKey: "user_alias", AliasLabel: "c\x00rm"}, `alias_label: holds a control character`},
+		{Config{UserKey: "user_alias", AliasLabel: "c\xffrm"}, `alias_label: is not valid UTF-8`},
 	}
 	for _, tc := range cases {
 		c := tc.cfg

@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 )
 
 // validNestedKey applies Braze's rules for keys inside nested custom
-// attributes: non-empty, at most 255 characters, no '.', '$' or space.
+// attributes: non-empty, at most 255 characters, no '.', '$' or space; and
+// valid UTF-8, since a key is never altered to make it text.
 func validNestedKey(k string) bool {
-	return k != "" && charCount(k) <= MaxStringChars && !strings.ContainsAny(k, ". $")
+	return k != "" && utf8.ValidString(k) && charCount(k) <= MaxStringChars && !strings.ContainsAny(k, ". $")
 }
 
 func isListType(dt arrow.DataType) bool {
@@ -44,6 +46,7 @@ type listWriter struct {
 	elem   valueWriter
 	dedupe bool
 	marks  []int // start/end offsets in dst of the elements written so far
+	nulls  *int
 }
 
 func newListWriter(elem arrow.DataType, o writerOpts) (valueWriter, error) {
@@ -58,7 +61,7 @@ func newListWriter(elem arrow.DataType, o writerOpts) (valueWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list element: %w", err)
 	}
-	return &listWriter{elem: ew, dedupe: o.place == placeTop && !isObjectType(elem)}, nil
+	return &listWriter{elem: ew, dedupe: o.place == placeTop && !isObjectType(elem), nulls: o.nulls}, nil
 }
 
 func (w *listWriter) bind(a arrow.Array) error {
@@ -78,6 +81,7 @@ func (w *listWriter) appendValue(dst []byte, i int) ([]byte, string) {
 	var reason string
 	for j := int(start); j < int(end); j++ {
 		if w.elem.isNull(j) {
+			*w.nulls++
 			continue
 		}
 		mark := len(dst)
@@ -110,10 +114,12 @@ func (w *listWriter) seen(dst []byte, vs int) bool {
 }
 
 // structWriter writes structs as nested objects. Field names are checked
-// once at mapping time; null fields are omitted.
+// once at mapping time; null fields are omitted (and counted): the object
+// replaces the stored one, so an absent and a null member mean the same.
 type structWriter struct {
 	validity
 	fields []structField
+	nulls  *int
 }
 
 type structField struct {
@@ -124,7 +130,7 @@ type structField struct {
 func newStructWriter(t *arrow.StructType, o writerOpts) (valueWriter, error) {
 	fo := o
 	fo.place = placeObject
-	w := &structWriter{}
+	w := &structWriter{nulls: o.nulls}
 	for _, f := range t.Fields() {
 		if !validNestedKey(f.Name) {
 			return nil, fmt.Errorf("struct field %q: %s", f.Name, reasonNestedKey)
@@ -159,6 +165,7 @@ func (w *structWriter) appendValue(dst []byte, i int) ([]byte, string) {
 	for k := range w.fields {
 		f := &w.fields[k]
 		if f.w.isNull(i) {
+			*w.nulls++
 			continue
 		}
 		if !first {
@@ -180,6 +187,7 @@ type mapWriter struct {
 	arr   *array.Map
 	keys  stringSource
 	items valueWriter
+	nulls *int
 }
 
 func newMapWriter(t *arrow.MapType, o writerOpts) (valueWriter, error) {
@@ -198,7 +206,7 @@ func newMapWriter(t *arrow.MapType, o writerOpts) (valueWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map item: %w", err)
 	}
-	return &mapWriter{keys: keys, items: iw}, nil
+	return &mapWriter{keys: keys, items: iw, nulls: o.nulls}, nil
 }
 
 func (w *mapWriter) bind(a arrow.Array) error {
@@ -221,6 +229,7 @@ func (w *mapWriter) appendValue(dst []byte, i int) ([]byte, string) {
 	var reason string
 	for j := int(start); j < int(end); j++ {
 		if w.items.isNull(j) {
+			*w.nulls++
 			continue
 		}
 		k := w.keys.str(j)

@@ -34,3 +34,9 @@ func RowsTotal(sc *arrow.Schema) (int64, bool) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	return n, err == nil && n >= 0
 }
+
+// MetadataInferenceNote is the field-metadata key under which a source that infers column types
+// from a whole file (CSV, NDJSON) notes that the start of the file alone would have typed the
+// column differently: "values in the first 1000 rows are integer, but row 5120 is not: …".
+// `brazesync check` shows it as a warning.
+const MetadataInferenceNote = "brazesync:inference_note"

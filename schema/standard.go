@@ -26,7 +26,7 @@ const (
 	stdAny                      // structured field passed through
 )
 
-// standardFields lists Braze's reserved profile fields (braze-api.md §2.5).
+// standardFields lists Braze's reserved profile fields (docs/braze-api.md §2.5).
 // Names are case-sensitive: First_Name is a custom attribute.
 var standardFields = map[string]stdKind{
 	"first_name": stdString, "last_name": stdString, "home_city": stdString,
@@ -279,7 +279,7 @@ func validISODate(s string) bool {
 	return yy == int64(y) && mm == m && dd == d
 }
 
-// IsStandardField reports whether name is one of Braze's standard profile fields (braze-api.md §2.5),
+// IsStandardField reports whether name is one of Braze's standard profile fields (docs/braze-api.md §2.5),
 // which brazesync validates and normalises; any other name is a custom attribute.
 func IsStandardField(name string) bool {
 	_, ok := standardFields[name]

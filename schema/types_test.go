@@ -203,9 +203,12 @@ func TestBuiltValues(t *testing.T) {
 		{"float32 NaN", arrow.PrimitiveTypes.Float32, func(b array.Builder) {
 			b.(*array.Float32Builder).Append(float32(math.NaN()))
 		}, []string{"!" + reasonNotFinite}},
-		{"invalid utf-8 replaced", arrow.BinaryTypes.String, func(b array.Builder) {
-			b.(*array.StringBuilder).Append("a\xffb")
-		}, []string{`,"v":"a\ufffdb"`}},
+		{"invalid utf-8 refused, never replaced", arrow.BinaryTypes.String, func(b array.Builder) {
+			b.(*array.StringBuilder).AppendValues([]string{"a\xffb", "\xc3", "ok"}, nil)
+		}, []string{"!" + reasonInvalidUTF8, "!" + reasonInvalidUTF8, `,"v":"ok"`}},
+		{"invalid utf-8 in a dictionary refused", dictType, func(b array.Builder) {
+			_ = b.(*array.BinaryDictionaryBuilder).AppendString("u\xfe2")
+		}, []string{"!" + reasonInvalidUTF8}},
 		{"dictionary<string>", dictType, func(b array.Builder) {
 			db := b.(*array.BinaryDictionaryBuilder)
 			_ = db.AppendString("red")
@@ -223,7 +226,12 @@ func TestBuiltValues(t *testing.T) {
 			b.(*types.JSONBuilder).AppendBytes([]byte(` null `))
 		}, []string{"!" + reasonInvalidJSON, ``}},
 		{"json too big", types.NewJSONType(), func(b array.Builder) {
-			b.(*types.JSONBuilder).AppendBytes([]byte(`"` + strings.Repeat("x", maxNestedBytes) + `"`))
+			var obj strings.Builder
+			obj.WriteString(`{"z":1`)
+			for i := 0; obj.Len() <= maxNestedBytes; i++ {
+				fmt.Fprintf(&obj, `,"k%d":1`, i)
+			}
+			b.(*types.JSONBuilder).AppendBytes([]byte(obj.String() + "}"))
 		}, []string{"!" + reasonNestedTooBig}},
 		{"time32 out of range", arrow.FixedWidthTypes.Time32s, func(b array.Builder) {
 			b.(*array.Time32Builder).AppendValues([]arrow.Time32{-1, 86400, 86399}, nil)

@@ -36,6 +36,7 @@ const (
 type writerOpts struct {
 	place    place
 	truncate bool // LongStrings == truncate
+	nulls    *int // the encoder's count of nulls left out inside values
 }
 
 // newWriter builds the writer for values of type dt, or an error naming the
@@ -102,7 +103,7 @@ func newWriter(dt arrow.DataType, o writerOpts) (valueWriter, error) {
 	case *types.UUIDType:
 		return &uuidWriter{}, nil
 	case *types.JSONType:
-		return &jsonWriter{}, nil
+		return &jsonWriter{nulls: o.nulls}, nil
 	case *types.InetType:
 		return &extStringWriter{}, nil
 	case *types.MACType:

@@ -1,6 +1,6 @@
 // Package brazeapi is a client for Braze's /users/track endpoint: pacing under the workspace rate
 // limit, retries as a policy, typed errors, and per-object results. It knows nothing about Arrow or
-// rows; it sends bodies the caller built. Facts: shared/reference/braze-api.md §1, §3, §6.
+// rows; it sends bodies the caller built. Facts: docs/braze-api.md §1, §3, §6.
 package brazeapi
 
 import (
@@ -115,13 +115,15 @@ type Result struct {
 
 // Track sends one /users/track body, pacing and retrying under the policy. A nil error means Braze
 // accepted the request; some objects may still be listed in Result.Errors. On error, Result still
-// carries the attempts made, and the error wraps the last attempt's.
+// carries the attempts made, and the error wraps the last attempt's. Under a WithDrain context it
+// starts no attempt once the drain began (ErrDrained).
 func (c *Client) Track(ctx context.Context, body []byte) (Result, error) {
 	var res Result
+	var last error // the previous attempt's error
 	for {
-		tk, err := c.limiter.acquire(ctx)
+		tk, err := c.acquire(ctx, last)
 		if err != nil {
-			return res, fmt.Errorf("waiting for the rate limiter: %w", err)
+			return res, err
 		}
 		res.Attempts++
 		res.BytesSent += int64(len(body))
@@ -129,6 +131,7 @@ func (c *Client) Track(ctx context.Context, body []byte) (Result, error) {
 		if err == nil {
 			return res, nil
 		}
+		last = err
 		if isRateLimited(err) {
 			res.RateLimited++
 		}
@@ -145,13 +148,16 @@ func (c *Client) Track(ctx context.Context, body []byte) (Result, error) {
 		if wait <= 0 {
 			wait = c.retry.backoff(res.Attempts, c.jitter)
 		}
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return res, fmt.Errorf("waiting to retry: %w", errors.Join(serr, err))
+		if err := c.pause(ctx, wait, err); err != nil {
+			return res, err
 		}
 	}
 }
 
 func (c *Client) giveUp(attempts int, err error) error {
+	if te := tlsFailure(c.base.Host, err); te != nil {
+		return te
+	}
 	if errors.Is(err, errTransport) {
 		err = fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Host, err)
 	}
@@ -198,7 +204,7 @@ func (c *Client) attempt(ctx context.Context, tk ticket, body []byte, res *Resul
 	return c.retry.retryAfter(resp.Header), c.readAnswer(resp, res)
 }
 
-// answer is the union of Braze's /users/track answer shapes (braze-api.md §3).
+// answer is the union of Braze's /users/track answer shapes (docs/braze-api.md §3).
 type answer struct {
 	Message             string            `json:"message"`
 	AttributesProcessed int               `json:"attributes_processed"`

@@ -1,9 +1,12 @@
 package brazeapi
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Sentinel classes of failure, joined onto the concrete error so callers can branch with errors.Is.
@@ -14,7 +17,7 @@ var (
 	ErrForbidden = errors.New("the API key is not allowed users.track")
 	// ErrUnreachable: no HTTP answer at all after every retry.
 	ErrUnreachable = errors.New("braze endpoint unreachable")
-	// ErrNotSuccess: a 2xx answer whose message is not "success" (braze-api.md §3.3): not applied.
+	// ErrNotSuccess: a 2xx answer whose message is not "success" (docs/braze-api.md §3.3): not applied.
 	ErrNotSuccess = errors.New("braze answered without success")
 )
 
@@ -65,6 +68,75 @@ func classify(status int) error {
 		return ErrUnauthorized
 	case http.StatusForbidden:
 		return ErrForbidden
+	}
+	return nil
+}
+
+// ErrTLS: the TLS handshake with the endpoint failed in a way no retry can change: a certificate
+// that is not trusted, expired or for another host, or a server that does not speak TLS. It is a
+// kind of ErrUnreachable (no HTTP answer), so it ends the run with the same exit code, but at the
+// first attempt and with the certificate problem named.
+var ErrTLS = errors.New("TLS handshake failed")
+
+// TLSError names the certificate (or protocol) problem of a failed handshake with Host.
+type TLSError struct {
+	Host    string
+	Problem string // what is wrong, in words: "certificate signed by an unknown authority", ...
+	Err     error  // the handshake's own error
+}
+
+func (e *TLSError) Error() string {
+	return fmt.Sprintf("%v with %s: %s (not retried: %v)", ErrTLS, e.Host, e.Problem, e.Err)
+}
+
+// Unwrap lets errors.Is find ErrTLS, ErrUnreachable and the x509 or tls error itself.
+func (e *TLSError) Unwrap() []error { return []error{ErrTLS, ErrUnreachable, e.Err} }
+
+// tlsProblem says what is wrong when err is a permanent TLS failure, and "" otherwise. Timeouts and
+// resets during a handshake are not here: those are transport errors, retried like any other.
+func tlsProblem(err error) string {
+	var (
+		unknownCA  x509.UnknownAuthorityError
+		hostname   x509.HostnameError
+		invalid    x509.CertificateInvalidError
+		roots      x509.SystemRootsError
+		verify     *tls.CertificateVerificationError
+		header     tls.RecordHeaderError
+		alert      tls.AlertError
+		constraint x509.ConstraintViolationError
+	)
+	switch {
+	case errors.As(err, &unknownCA):
+		return "certificate signed by an unknown authority (not trusted by this machine; SSL_CERT_FILE or SSL_CERT_DIR add a CA)"
+	case errors.As(err, &hostname):
+		return fmt.Sprintf("certificate is not valid for %s", hostname.Host)
+	case errors.As(err, &invalid):
+		return "certificate is not valid: " + invalid.Error()
+	case errors.As(err, &roots):
+		return "no trusted root certificates on this machine"
+	case errors.As(err, &constraint):
+		return "certificate violates its issuer's constraints"
+	case errors.As(err, &verify):
+		return "certificate could not be verified"
+	case errors.As(err, &header), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "the server does not speak TLS (an http:// server behind an https:// endpoint?)"
+	case errors.As(err, &alert):
+		return "the server refused the handshake: " + alert.Error()
+	}
+	return ""
+}
+
+// tlsFailure returns err as a *TLSError when it is a permanent TLS failure with host, else nil.
+func tlsFailure(host string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var te *TLSError
+	if errors.As(err, &te) {
+		return te
+	}
+	if p := tlsProblem(err); p != "" {
+		return &TLSError{Host: host, Problem: p, Err: err}
 	}
 	return nil
 }

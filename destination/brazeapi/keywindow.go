@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// rateHeaders are the X-RateLimit-* headers of one answer (braze-api.md §1.6). A header that is
+// rateHeaders are the X-RateLimit-* headers of one answer (docs/braze-api.md §1.6). A header that is
 // missing or not a number is marked absent.
 type rateHeaders struct {
 	limit, remaining       int

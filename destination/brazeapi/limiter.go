@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Pacing constants. Braze counts requests per key in fixed windows (braze-api.md §1.6).
+// Pacing constants. Braze counts requests per key in fixed windows (docs/braze-api.md §1.6).
 const (
 	// blindHeadroomShare of the limit is never planned for while nothing is known of the server's
 	// window: 2.5 % (75 of 3,000), so the blind pace can never tip a window over however they align.
@@ -35,7 +35,7 @@ const (
 )
 
 // Limiter paces requests under Braze's per-key limit (3,000 requests per 3 s for /users/track,
-// braze-api.md §1.6), sharing it with every other user of the key that the headers reveal: several
+// docs/braze-api.md §1.6), sharing it with every other user of the key that the headers reveal: several
 // brazesync processes, Cloud Data Ingestion, other tools.
 //
 // Blind pace. Until an answer carries X-RateLimit-Remaining, and whenever the window it described
@@ -150,7 +150,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	return err
 }
 
-// Observe reads the rate-limit headers of an answer to the latest request (braze-api.md §1.6).
+// Observe reads the rate-limit headers of an answer to the latest request (docs/braze-api.md §1.6).
 func (l *Limiter) Observe(status int, remaining, reset string) {
 	l.observe(ticket{}, status, parseRateHeaders("", remaining, reset))
 }

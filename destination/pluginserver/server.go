@@ -38,6 +38,7 @@ type Server struct {
 	run  string
 
 	session *destination.Session // the running Write's session, for Abort
+	stop    stopRequest          // a Drain or Abort that came before the session was open
 
 	hooks testHooks
 }
@@ -73,22 +74,24 @@ func (s *Server) Write(stream pb.Destination_WriteServer) error {
 	if spec == nil {
 		return status.Error(codes.FailedPrecondition, "Write before Configure")
 	}
+	// The stream's context ends when the host cancels the call or its connection is gone (the host
+	// died): nothing is sent after that, in whatever phase the run is.
 	ctx := stream.Context()
-	sess, err := destination.Open(ctx, spec, s.log, run)
+	sess, err := s.open(ctx, spec, run)
 	if err != nil {
 		return statusFor(err)
 	}
-	s.mu.Lock()
-	s.session = sess
-	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.session = nil
 		s.mu.Unlock()
 	}()
+	// A first report at once tells the host the writer is open and the key accepted, before any row
+	// (the Action Hub waits for it before it consumes Looker's one-time download_url).
+	_ = sendReport(stream, sess.Progress(), false)
 	stop := s.reportProgress(stream, sess)
 	werr := s.consume(ctx, stream, sess)
-	rep, err := sess.Finish(context.Background(), werr)
+	rep, err := sess.Finish(ctx, werr)
 	stop()
 	if sendErr := sendReport(stream, rep, true); sendErr != nil && err == nil {
 		err = sendErr
@@ -165,15 +168,9 @@ func sendReport(stream pb.Destination_WriteServer, r *report.Report, final bool)
 }
 
 // Abort gives up on the running Write, if any: its unsent rows are dead-lettered as cancelled and it
-// ends with its final report.
-func (s *Server) Abort(context.Context, *pb.AbortRequest) (*pb.AbortResponse, error) {
-	s.mu.Lock()
-	sess := s.session
-	s.mu.Unlock()
-	if sess != nil {
-		s.log.Warn().Msg("aborting: unsent rows are dead-lettered as cancelled")
-		sess.Abort()
-	}
+// ends with its final report. With drain set it only stops new requests (see shutdown.go).
+func (s *Server) Abort(_ context.Context, req *pb.AbortRequest) (*pb.AbortResponse, error) {
+	s.shutdown(req.GetDrain())
 	return &pb.AbortResponse{}, nil
 }
 

@@ -7,11 +7,11 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/brazesync/brazesync/destination/privatefile"
 )
 
 // Status values of a run.
@@ -41,8 +41,17 @@ type Report struct {
 	RowsSkipped map[string]int64 `json:"rows_skipped"`
 	// RowsRejected counts rows written to the dead-letter file, by reason.
 	RowsRejected map[string]int64 `json:"rows_rejected"`
+	// RowsUnchanged counts rows with nothing Braze did not already hold (sync state): not sent.
+	RowsUnchanged int64 `json:"rows_unchanged"`
 	// RowsUnaccounted is set only when a run died with rows in flight whose fate is unknown.
 	RowsUnaccounted int64 `json:"rows_unaccounted,omitempty"`
+	// RowsNotRead counts rows a source produced for this destination that it never read because the
+	// run ended early (the destination failed or died): set by the runner, outside RowsRead.
+	RowsNotRead int64 `json:"rows_not_read,omitempty"`
+	// NestedNullsDropped counts nulls left out inside the values sent (list elements, struct fields,
+	// map items, JSON members and elements): objects replace the stored ones, so a null member means
+	// what an absent one does.
+	NestedNullsDropped int64 `json:"nested_nulls_dropped,omitempty"`
 
 	Requests    int64            `json:"requests"`
 	Retries     int64            `json:"retries"`
@@ -50,8 +59,22 @@ type Report struct {
 	MinorErrors map[string]int64 `json:"minor_errors,omitempty"`
 	BytesSent   int64            `json:"bytes_sent"`
 	// EstimatedDataPoints counts attribute writes sent (Braze bills each, changed or not).
-	EstimatedDataPoints int64   `json:"estimated_data_points"`
+	EstimatedDataPoints int64 `json:"estimated_data_points"`
+	// AttributesUnchanged counts attributes left out of objects because Braze already held the
+	// value; DataPointsSaved those plus the export flags not re-sent: the writes the diff saved.
+	AttributesUnchanged int64   `json:"attributes_unchanged"`
+	DataPointsSaved     int64   `json:"data_points_saved"`
 	RowsPerSecond       float64 `json:"rows_per_second"`
+
+	// StateDir is the sync state's folder, StateBytes its size on disk at the end of the run.
+	StateDir   string `json:"state_dir,omitempty"`
+	StateBytes uint64 `json:"state_bytes,omitempty"`
+	// With the warehouse state (state.backend snowflake): the user records the local copy took
+	// from the warehouse at the start, those the run uploaded at the end, and the warehouse
+	// state's version after the run.
+	StateImported int64  `json:"state_records_imported,omitempty"`
+	StateUploaded int64  `json:"state_records_uploaded,omitempty"`
+	StateVersion  uint64 `json:"state_version,omitempty"`
 
 	DeadLetterFile string   `json:"dead_letter_file,omitempty"`
 	DryRun         bool     `json:"dry_run,omitempty"`
@@ -79,7 +102,7 @@ func (r *Report) Rejected() int64 { return sum(r.RowsRejected) }
 
 // Accounted is every row whose fate is known.
 func (r *Report) Accounted() int64 {
-	return r.UsersSent + r.RowsMerged + r.Skipped() + r.Rejected()
+	return r.UsersSent + r.RowsMerged + r.RowsUnchanged + r.Skipped() + r.Rejected()
 }
 
 // Balanced reports whether every row read is accounted for.
@@ -107,21 +130,15 @@ func (r *Report) derive(now time.Time) {
 // WriteFile writes the report as indented JSON, atomically.
 func (r *Report) WriteFile(path string) error { return WriteJSONFile(path, r) }
 
-// WriteJSONFile writes v as indented JSON through a temp file and a rename, so that an orchestrator
-// never reads half a report.
+// WriteJSONFile writes v as indented JSON atomically (a temp file and a rename, so that an
+// orchestrator never reads half a report), readable by its owner only, replacing rather than
+// following a symlink at path.
 func WriteJSONFile(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding report: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("creating report folder: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing report: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := privatefile.WriteAtomic(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
@@ -143,16 +160,31 @@ func (r *Report) Summary() string {
 	if r.RowsMerged > 0 {
 		fmt.Fprintf(&b, "  rows merged:    %d (same user, same request)\n", r.RowsMerged)
 	}
+	if r.RowsUnchanged > 0 || r.StateDir != "" {
+		fmt.Fprintf(&b, "  rows unchanged: %d (Braze already holds every value: not sent)\n", r.RowsUnchanged)
+	}
 	fmt.Fprintf(&b, "  rows skipped:   %d%s\n", r.Skipped(), byReason(r.RowsSkipped))
 	fmt.Fprintf(&b, "  rows rejected:  %d%s\n", r.Rejected(), byReason(r.RowsRejected))
 	if r.RowsUnaccounted > 0 {
 		fmt.Fprintf(&b, "  rows in flight when the run died (fate unknown): %d\n", r.RowsUnaccounted)
+	}
+	if r.RowsNotRead > 0 {
+		fmt.Fprintf(&b, "  rows not read:  %d (produced by a source after the destination stopped)\n", r.RowsNotRead)
+	}
+	if r.NestedNullsDropped > 0 {
+		fmt.Fprintf(&b, "  nested nulls:   %d left out of objects and arrays\n", r.NestedNullsDropped)
 	}
 	fmt.Fprintf(&b, "  requests:       %d (retries %d, rate limited %d)\n", r.Requests, r.Retries, r.RateLimited)
 	if len(r.MinorErrors) > 0 {
 		fmt.Fprintf(&b, "  minor errors:   %d%s\n", sum(r.MinorErrors), byReason(r.MinorErrors))
 	}
 	fmt.Fprintf(&b, "  bytes sent:     %d, estimated data points: %d\n", r.BytesSent, r.EstimatedDataPoints)
+	if r.AttributesUnchanged > 0 || r.DataPointsSaved > 0 {
+		fmt.Fprintf(&b, "  diff:           %d attributes unchanged, %d data points saved\n", r.AttributesUnchanged, r.DataPointsSaved)
+	}
+	if r.StateDir != "" {
+		fmt.Fprintf(&b, "  state:          %s (%s on disk)\n", r.StateDir, byteSize(r.StateBytes))
+	}
 	fmt.Fprintf(&b, "  duration:       %.2fs (%.0f rows/s)\n", r.DurationSeconds, r.RowsPerSecond)
 	if r.DeadLetterFile != "" && r.Rejected() > 0 {
 		fmt.Fprintf(&b, "  dead letters:   %s\n", r.DeadLetterFile)
@@ -175,6 +207,11 @@ func (r *Report) Merge(o *Report) {
 	r.UsersSent += o.UsersSent
 	r.RowsMerged += o.RowsMerged
 	r.RowsUnaccounted += o.RowsUnaccounted
+	r.RowsUnchanged += o.RowsUnchanged
+	r.AttributesUnchanged += o.AttributesUnchanged
+	r.DataPointsSaved += o.DataPointsSaved
+	r.RowsNotRead += o.RowsNotRead
+	r.NestedNullsDropped += o.NestedNullsDropped
 	r.Requests += o.Requests
 	r.Retries += o.Retries
 	r.RateLimited += o.RateLimited
@@ -183,6 +220,19 @@ func (r *Report) Merge(o *Report) {
 	addAll(r.RowsSkipped, o.RowsSkipped)
 	addAll(r.RowsRejected, o.RowsRejected)
 	addAll(r.MinorErrors, o.MinorErrors)
+}
+
+// byteSize renders n bytes for people: 512 B, 3.4 MB.
+func byteSize(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 func addAll(dst, src map[string]int64) {

@@ -1,7 +1,7 @@
 package actionhub_test
 
-// One test per row of the stock action's limitations table (looker.md §2.3),
-// each showing what brazesync does instead.
+// One test per row of the stock action's limitations table (docs/looker.md, "What changes from
+// the stock action"), each showing what brazesync does instead.
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"github.com/brazesync/brazesync/plugin/actionhub"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/test/testbin"
 )
 
 // detailDoc builds a json_detail document from field JSON and row JSON.
@@ -47,7 +48,7 @@ func TestBug1And3RequestsAreBoundedAndAwaited(t *testing.T) {
 	const rows = 3000
 	var inFlight, maxInFlight atomic.Int64
 	e := setup(t, envOptions{rows: rows, seed: true, hub: func(c *actionhub.Config) {
-		c.Sink = actionhub.DestinationSink(actionhub.DestinationOptions{Concurrency: 3})
+		c.Destination = actionhub.DestinationOptions{Concurrency: 3}
 	}})
 	// Count concurrent /users/track calls in front of the recorder.
 	inner := e.brazeURL
@@ -77,9 +78,11 @@ func TestBug1And3RequestsAreBoundedAndAwaited(t *testing.T) {
 	}))
 	defer gate.Close()
 	e.brazeURL = gate.URL
-	e.hub, _ = actionhub.New(actionhub.Config{Secret: []byte(testSecret), ReportDir: e.reportDir,
-		AllowedEndpointHosts: []string{strings.TrimPrefix(gate.URL, "http://")},
-		Sink:                 actionhub.DestinationSink(actionhub.DestinationOptions{Concurrency: 3})})
+	hub, err := actionhub.New(actionhub.Config{Secret: []byte(testSecret), ReportDir: e.reportDir,
+		DestinationPath: testbin.Path(t, "braze-destination"),
+		Destination:     actionhub.DestinationOptions{Concurrency: 3}})
+	require.NoError(t, err)
+	e.hub = hub
 	srv := httptest.NewServer(e.hub.Handler())
 	defer srv.Close()
 	e.client.URL = srv.URL
@@ -126,7 +129,7 @@ func TestBug2BrazeErrorsFailTheAction(t *testing.T) {
 	})
 	t.Run("server errors until retries run out", func(t *testing.T) {
 		e := setup(t, envOptions{rows: 5, seed: true, hub: func(c *actionhub.Config) {
-			c.Sink = actionhub.DestinationSink(actionhub.DestinationOptions{MaxAttempts: 2})
+			c.Destination = actionhub.DestinationOptions{MaxAttempts: 2}
 		}})
 		e.braze.SetFaults(brazeemu.Fault{Kind: brazeemu.FaultStatus, Status: 500, After: 1, Count: 1000})
 		res := e.send(lookeremu.LookScenario, form("external_id", ""))
@@ -356,7 +359,7 @@ func TestBug15CreatingUsersIsAHubSetting(t *testing.T) {
 	})
 	t.Run("create-users creates them", func(t *testing.T) {
 		e := setup(t, envOptions{rows: 3, hub: func(c *actionhub.Config) {
-			c.Sink = actionhub.DestinationSink(actionhub.DestinationOptions{CreateUsers: true})
+			c.Destination = actionhub.DestinationOptions{CreateUsers: true}
 		}})
 		res := e.send(lookeremu.LookScenario, form("external_id", "NEW"))
 		require.True(t, res.Success, res.Message)
@@ -455,7 +458,7 @@ func TestBug19AndLongStringsAreReported(t *testing.T) {
 	})
 	t.Run("truncate", func(t *testing.T) {
 		e := setup(t, envOptions{rows: 20, seed: true, hub: func(c *actionhub.Config) {
-			c.Sink = actionhub.DestinationSink(actionhub.DestinationOptions{LongStrings: "truncate"})
+			c.Destination = actionhub.DestinationOptions{LongStrings: "truncate"}
 		}})
 		res := e.send(lookeremu.LookLongString, form("external_id", ""))
 		require.True(t, res.Success, res.Message)

@@ -6,23 +6,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	cqschema "github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/rs/zerolog"
 
 	"github.com/brazesync/brazesync/destination/report"
+	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/source/looker"
 )
 
-// tableName names the single table of an execution in reports.
-const tableName = "looker_action"
+// zerologLogger keeps signatures short.
+type zerologLogger = zerolog.Logger
 
 // runInfo is what the request headers say about an execution.
 type runInfo struct {
@@ -37,177 +35,199 @@ type outcome struct {
 	validation map[string]string
 }
 
+// answer is the execute response body.
+type answer struct {
+	Looker lookerAnswer `json:"looker"`
+}
+
+type lookerAnswer struct {
+	Success          bool              `json:"success"`
+	Message          string            `json:"message"`
+	RefreshQuery     bool              `json:"refresh_query"`
+	ValidationErrors map[string]string `json:"validation_errors"`
+}
+
+func (o *outcome) answer() answer {
+	v := o.validation
+	if v == nil {
+		v = map[string]string{}
+	}
+	return answer{Looker: lookerAnswer{Success: o.success, Message: o.message, ValidationErrors: v}}
+}
+
+// errLookerGone cancels an execution whose caller hung up: nobody waits for its answer any more, and
+// an attacker must not keep a download going by walking away.
+var errLookerGone = errors.New("Looker closed the connection, so the execution was cancelled")
+
+// finishGrace is how long a cut-short execution waits for the destination's last answers.
+const finishGrace = 30 * time.Second
+
 func newRunID(now time.Time) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "looker-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// finishEarly reports an execution refused before anything was read.
-func (s *Server) finishEarly(info runInfo, f *failure) *outcome {
-	now := time.Now()
-	rep := report.New(newRunID(now), now)
-	rep.Finish(report.StatusFailed, f, time.Now())
-	s.record(rep, info, nil)
-	return &outcome{message: f.message, validation: f.validation}
+// execute answers Looker's execute call. The answer starts at once (200, then keep-alive
+// newlines); the body is read only once an execution slot is free, so a queued execution holds a
+// connection, not its body.
+func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
+	// HTTP/1 needs this to read the body after the answer started.
+	_ = http.NewResponseController(w).EnableFullDuplex()
+	s.runs.Add(1)
+	defer s.runs.Done()
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	defer cancel(nil)
+	defer context.AfterFunc(r.Context(), func() { cancel(errLookerGone) })()
+	ka := startKeepAlive(w, s.cfg.KeepAlive, func() { cancel(errLookerGone) })
+	start := time.Now()
+	ex := &execution{s: s, start: start, runID: newRunID(start),
+		info: runInfo{webhookID: r.Header.Get("X-Looker-Webhook-Id"), instance: r.Header.Get("X-Looker-Instance")}}
+	ex.log = s.cfg.Logger.With().Str("run_id", ex.runID).Str("webhook_id", ex.info.webhookID).Logger()
+	ka.finish(ex.admit(ctx, w, r).answer())
 }
 
-// run validates, queues, streams and sends one execution, then reports it.
-func (s *Server) run(p executePayload, info runInfo) *outcome {
-	req, f := p.validate(s.policy)
+// execution is one execute call from admission to report.
+type execution struct {
+	s     *Server
+	info  runInfo
+	start time.Time
+	runID string
+	log   zerolog.Logger
+	req   *request // nil until the payload is valid
+}
+
+// admit waits for a slot, then reads and runs the payload.
+func (ex *execution) admit(ctx context.Context, w http.ResponseWriter, r *http.Request) *outcome {
+	if err := ex.s.acquire(ctx); err != nil {
+		return ex.finish(nil, 0, err)
+	}
+	defer ex.s.release()
+	p, f := ex.s.readPayload(w, r)
 	if f != nil {
-		return s.finishEarly(info, f)
+		return ex.refuse(f)
 	}
-	start := time.Now()
-	runID := newRunID(start)
-	// The run outlives Looker hanging up: the download_url is single-use,
-	// so abandoning it would lose the export.
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.RunTimeout)
+	req, f := p.validate(ex.s.policy)
+	if f != nil {
+		return ex.refuse(f)
+	}
+	ex.req = req
+	return ex.run(ctx)
+}
+
+// run launches the destination (Braze accepts the key), then downloads and sends the result.
+func (ex *execution) run(ctx context.Context) *outcome {
+	ctx, cancel := context.WithTimeoutCause(ctx, ex.s.cfg.RunTimeout,
+		&boundError{what: "the execution took too long", flag: "run-timeout", value: ex.s.cfg.RunTimeout})
 	defer cancel()
-	log := s.cfg.Logger.With().Str("run_id", runID).Str("webhook_id", info.webhookID).Logger()
-
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	case <-ctx.Done():
-		rep := report.New(runID, start)
-		err := fmt.Errorf("waiting for a free execution slot: %w", ctx.Err())
-		rep.Finish(report.StatusFailed, err, time.Now())
-		s.record(rep, info, req)
-		return &outcome{message: "The action hub is busy and the run timed out waiting: " + ctx.Err().Error()}
-	}
-
-	rep, rows, err := s.send(ctx, runID, req, log)
-	if rep == nil {
-		rep = report.New(runID, start)
-	}
-	out := judge(rep, rows, err)
-	status := report.StatusSuccess
-	if !out.success {
-		status = report.StatusFailed
-	}
-	var runErr error
+	dest, err := ex.s.launch(ctx, ex.runID, ex.req, ex.log)
 	if err != nil {
-		runErr = err
-	} else if !out.success {
-		runErr = errors.New(out.message)
+		return ex.finish(nil, 0, err)
 	}
-	rep.Finish(status, runErr, time.Now())
-	s.record(rep, info, req)
+	rows, streamErr := ex.stream(ctx, dest)
+	fctx, done := ex.finishContext(ctx)
+	rep, finishErr := dest.Finish(fctx)
+	done()
+	return ex.finish(rep, rows, joinUnique(streamErr, finishErr))
+}
+
+// stream reads the result and hands it to the destination, returning the rows decoded.
+func (ex *execution) stream(ctx context.Context, dest *runner.Destination) (int64, error) {
+	in, err := ex.s.open(ctx, ex.req)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	snd := &recordSender{send: dest.Send, maxColumns: ex.s.cfg.Limits.MaxColumns}
+	err = looker.DecodeJSONDetailLimited(in, snd.handler(), ex.s.cfg.Limits.decodeLimits())
+	rows := snd.close()
+	switch {
+	case snd.sendErr != nil:
+		err = snd.sendErr // the destination failed: that is the story, not the decoder's view of it
+	case in.Failure() != nil:
+		err = in.Failure()
+	case err != nil && ctx.Err() != nil:
+		err = context.Cause(ctx)
+	}
+	return rows, limitHint(err)
+}
+
+// limitHint names the flag behind a decoder limit.
+func limitHint(err error) error {
+	var le *looker.LimitError
+	if !errors.As(err, &le) {
+		return err
+	}
+	switch le.What {
+	case looker.LimitRow:
+		return fmt.Errorf("%w (--max-row-bytes)", err)
+	case looker.LimitSection:
+		return fmt.Errorf("%w (--max-header-bytes)", err)
+	}
+	return err
+}
+
+// finishContext bounds the wait for the destination's last answers: rows already handed over are
+// delivered even after Looker hung up, within the run timeout; a shutdown or an expired run gets
+// a short grace, after which the destination dead-letters what it has not sent.
+func (ex *execution) finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), errLookerGone) {
+		return context.WithTimeout(context.Background(), finishGrace)
+	}
+	deadline, _ := ctx.Deadline()
+	fctx, cancel := context.WithDeadline(context.Background(), deadline)
+	stop := context.AfterFunc(ex.s.ctx, cancel)
+	return fctx, func() { stop(); cancel() }
+}
+
+// joinUnique joins two errors, once when one wraps the other: a dead destination fails both the
+// sending and the finish.
+func joinUnique(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil, errors.Is(a, b):
+		return a
+	case errors.Is(b, a):
+		return b
+	}
+	return errors.Join(a, b)
+}
+
+// refuse reports an execution refused before anything was read or sent.
+func (ex *execution) refuse(f *failure) *outcome {
+	out := ex.finish(nil, 0, f)
+	out.validation = f.validation
+	out.message = f.message
 	return out
 }
 
-// send streams the result into a sink and closes it. rows counts rows
-// decoded from Looker. The report is nil when no sink was opened.
-func (s *Server) send(ctx context.Context, runID string, req *request, log zerologLogger) (*report.Report, int64, error) {
-	body, err := s.open(ctx, req)
-	if err != nil {
-		return nil, 0, err
+// finish accounts for the execution, writes its report and logs it. rep is the destination's
+// report (nil when none ran); rows counts rows decoded from Looker.
+func (ex *execution) finish(rep *report.Report, rows int64, err error) *outcome {
+	if rep == nil {
+		rep = report.New(ex.runID, ex.start)
 	}
-	defer body.Close()
-	sink, err := s.cfg.Sink(ctx, SinkConfig{
-		RunID: runID, APIKey: req.apiKey, Endpoint: req.endpoint, UserKey: req.userKey,
-		ExportLabel: req.exportLabel, CustomEndpoint: s.policy.extraHosts[hostOf(req.endpoint)],
-		DeadLetterFile: s.path(runID + ".dead-letter.jsonl"),
-	}, log)
-	if err != nil {
-		return nil, 0, fmt.Errorf("connecting to Braze: %w", err)
+	rep.RunID = ex.runID
+	if rows > rep.RowsRead {
+		// Decoded but never handed over (the destination failed first): not silently lost.
+		rep.RowsUnaccounted += rows - rep.RowsRead
+		rep.RowsRead = rows
 	}
-	var rw *looker.RecordWriter
-	streamErr := looker.DecodeJSONDetail(body, looker.Handler{
-		OnHeader: func(h *looker.Header) error {
-			var err error
-			rw, err = recordWriter(h, func(rec arrow.Record) error {
-				defer rec.Release()
-				return sink.Write(ctx, rec)
-			})
-			return err
-		},
-		OnRow: func(r looker.Row) error { return rw.Append(r) },
-	})
-	var rows int64
-	if rw != nil {
-		if streamErr == nil {
-			streamErr = rw.Flush()
-		}
-		rows = rw.Rows()
-		rw.Release()
-	}
-	// Close always: rows already queued are sent and accounted for.
-	rep, closeErr := sink.Close(ctx)
-	return rep, rows, errors.Join(streamErr, closeErr)
-}
-
-// zerologLogger keeps the signature short.
-type zerologLogger = zerolog.Logger
-
-func hostOf(endpoint string) string {
-	_, h, _ := strings.Cut(endpoint, "://")
-	return h
-}
-
-// recordWriter checks the columns for a usable ID and builds the writer.
-func recordWriter(h *looker.Header, emit func(arrow.Record) error) (*looker.RecordWriter, error) {
-	cols, err := looker.Columns(h)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, c := range cols {
-		for _, t := range c.Tags {
-			if t == idTag {
-				ids = append(ids, c.Name)
-			}
-		}
-	}
+	out := judge(rep, rows, err)
+	status := report.StatusSuccess
 	switch {
-	case len(ids) == 0:
-		return nil, errors.New("Primary Braze key not found: tag one dimension of the query braze_id")
-	case len(ids) > 1:
-		return nil, fmt.Errorf("several fields are tagged braze_id (%s): tag exactly one", strings.Join(ids, ", "))
+	case errors.Is(err, errLookerGone), errors.Is(err, errShutdown):
+		status = report.StatusCancelled
+	case !out.success:
+		status = report.StatusFailed
 	}
-	loc, err := looker.Location(h)
-	if err != nil {
-		return nil, err
+	if err == nil && !out.success {
+		err = errors.New(out.message)
 	}
-	md := arrow.MetadataFrom(map[string]string{cqschema.MetadataTableName: tableName})
-	return looker.NewRecordWriter(cols, looker.ArrowSchema(cols, &md), loc, 0, emit), nil
-}
-
-// open returns the result stream: the download_url when given (the
-// "url" delivery), else the inline attachment.
-func (s *Server) open(ctx context.Context, req *request) (io.ReadCloser, error) {
-	if req.downloadURL == "" {
-		r, err := req.attachment.reader()
-		if err != nil {
-			return nil, err
-		}
-		return io.NopCloser(r), nil
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.downloadURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("building download request: %w", err)
-	}
-	resp, err := s.cfg.HTTPClient.Do(hreq)
-	if err != nil {
-		return nil, fmt.Errorf("There was an error with Action Hub calling back to Looker: %w", redactURLError(err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("There was an error with Action Hub calling back to Looker, status code: %d", resp.StatusCode)
-	}
-	return resp.Body, nil
-}
-
-// redactURLError drops the URL (a one-time credential) from a transport error.
-func redactURLError(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
+	rep.Finish(status, err, time.Now())
+	ex.s.record(rep, ex.info, ex.req)
+	return out
 }
 
 // judge turns a finished run into Looker's answer: success only when every
@@ -215,6 +235,9 @@ func redactURLError(err error) error {
 func judge(rep *report.Report, rows int64, err error) *outcome {
 	counts := fmt.Sprintf("%d rows read, %d users sent, %d merged, %d skipped%s, %d rejected%s",
 		rows, rep.UsersSent, rep.RowsMerged, rep.Skipped(), reasons(rep.RowsSkipped), rep.Rejected(), reasons(rep.RowsRejected))
+	if rep.RowsUnaccounted > 0 {
+		counts += fmt.Sprintf(", %d unaccounted (the Braze writer stopped with them in hand; send the Look again)", rep.RowsUnaccounted)
+	}
 	switch {
 	case err != nil:
 		return &outcome{message: fmt.Sprintf("%s (%s; run %s)", strings.TrimSuffix(err.Error(), "."), counts, rep.RunID)}
@@ -267,5 +290,5 @@ func (s *Server) record(rep *report.Report, info runInfo, req *request) {
 	ev.Str("run_id", rep.RunID).Str("status", rep.Status).Str("error", rep.Error).
 		Int64("rows_read", rep.RowsRead).Int64("users_sent", rep.UsersSent).
 		Int64("rows_skipped", rep.Skipped()).Int64("rows_rejected", rep.Rejected()).
-		Str("report", file).Msg("looker action executed")
+		Int64("rows_unaccounted", rep.RowsUnaccounted).Str("report", file).Msg("looker action executed")
 }

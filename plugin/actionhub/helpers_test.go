@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -19,10 +18,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/brazesync/brazesync/destination/report"
+	"github.com/brazesync/brazesync/plugin/actionhub"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
-	"github.com/brazesync/brazesync/plugin/actionhub"
 	"github.com/brazesync/brazesync/test/emutest"
+	"github.com/brazesync/brazesync/test/testbin"
 )
 
 const (
@@ -106,8 +106,8 @@ func setup(t *testing.T, o envOptions) *env {
 	cfg := actionhub.Config{
 		Secret:               []byte(testSecret),
 		ReportDir:            e.reportDir,
-		AllowedEndpointHosts: []string{strings.TrimPrefix(front.URL, "http://")},
-		Logger:               zerolog.New(&syncWriter{w: e.logs}),
+		DestinationPath: testbin.Path(t, "braze-destination"),
+		Logger:          zerolog.New(&syncWriter{w: e.logs}),
 	}
 	if o.hub != nil {
 		o.hub(&cfg)

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 	"github.com/brazesync/brazesync/plugin/actionhub"
+	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 	"github.com/brazesync/brazesync/test/emutest"
 )
 

@@ -10,17 +10,19 @@ import (
 // keepAlive answers 200 with Content-Type application/json at once, then
 // writes a newline every interval until the JSON answer is ready, as the
 // stock hub does, so proxies and NATs keep the connection open during long
-// runs. Looker ignores the leading newlines.
+// runs. Looker ignores the leading newlines. A newline that cannot be
+// written means Looker hung up: gone is called (it may be nil).
 type keepAlive struct {
 	w    http.ResponseWriter
 	rc   *http.ResponseController
+	gone func()
 	mu   sync.Mutex
 	stop chan struct{}
 	done chan struct{}
 }
 
-func startKeepAlive(w http.ResponseWriter, interval time.Duration) *keepAlive {
-	k := &keepAlive{w: w, rc: http.NewResponseController(w), stop: make(chan struct{}), done: make(chan struct{})}
+func startKeepAlive(w http.ResponseWriter, interval time.Duration, gone func()) *keepAlive {
+	k := &keepAlive{w: w, rc: http.NewResponseController(w), gone: gone, stop: make(chan struct{}), done: make(chan struct{})}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_ = k.rc.Flush()
@@ -44,7 +46,10 @@ func (k *keepAlive) loop(interval time.Duration) {
 			}
 			k.mu.Unlock()
 			if err != nil {
-				return // Looker hung up; the run goes on and is reported
+				if k.gone != nil {
+					k.gone()
+				}
+				return
 			}
 		}
 	}

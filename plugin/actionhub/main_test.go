@@ -14,10 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/brazesync/brazesync/plugin/actionhub"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
-	"github.com/brazesync/brazesync/plugin/actionhub"
 	"github.com/brazesync/brazesync/test/emutest"
+	"github.com/brazesync/brazesync/test/testbin"
 )
 
 // TestMainServesTheHub runs `brazesync action-hub` as the lead wires it and
@@ -31,10 +32,11 @@ func TestMainServesTheHub(t *testing.T) {
 	pr, pw := io.Pipe()
 	var stderr bytes.Buffer
 	done := make(chan int)
+	dest := testbin.Path(t, "braze-destination")
 	go func() {
 		done <- actionhub.Main(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--secret-env", "HUB_SECRET_MAIN_TEST",
 			"--report-dir", reportDir, "--max-concurrent", "2", "--create-users",
-			"--allow-endpoint-host", strings.TrimPrefix(braze.URL(), "http://")}, pw, &stderr)
+			"--destination-path", dest}, pw, &stderr)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')

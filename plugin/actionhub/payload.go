@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/brazesync/brazesync/destination/brazeapi"
 )
 
 // executePayload is the part of Looker's execute body the hub reads.
@@ -64,14 +64,16 @@ func (a *attachment) reader() (io.Reader, error) {
 
 // request is a validated execute request.
 type request struct {
-	apiKey      string
-	endpoint    string // cleaned: scheme://host[:port], no trailing slash
-	userKey     string // external_id or braze_id
-	exportLabel string
-	downloadURL string
-	attachment  *attachment
-	title       string
-	planID      string
+	apiKey   string
+	endpoint string // cleaned by brazeapi.ParseEndpoint
+	// customEndpoint: an --allow-endpoint-host host, not a published Braze one.
+	customEndpoint bool
+	userKey        string // external_id or braze_id
+	exportLabel    string
+	downloadURL    string
+	attachment     *attachment
+	title          string
+	planID         string
 }
 
 // failure is an execute answer with success:false.
@@ -103,11 +105,11 @@ func (p *executePayload) validate(allowed endpointPolicy) (*request, *failure) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, fail("Required setting %q not specified in action settings.", labelEndpoint)
 	}
-	ep, err := allowed.clean(raw)
+	ep, custom, err := allowed.clean(raw)
 	if err != nil {
 		return nil, fail("Bad Endpoint: %v.", err)
 	}
-	r.endpoint = ep
+	r.endpoint, r.customEndpoint = ep, custom
 	if ff := r.readForm(p.FormParams); ff != nil {
 		return nil, ff
 	}
@@ -157,46 +159,32 @@ func (r *request) readForm(form map[string]string) *failure {
 	return &failure{message: strings.Join(msgs, " "), validation: errs}
 }
 
-// brazeRESTHost matches Braze's published REST hosts, e.g.
-// rest.iad-01.braze.com or rest.fra-02.braze.eu, anchored (the stock regex
-// was not, so https://attacker.example/x.braze.com passed).
-var brazeRESTHost = regexp.MustCompile(`^rest\.[a-z0-9-]+\.braze\.(com|eu)$`)
-
-// endpointPolicy decides which Braze endpoints the hub will send a key to.
+// endpointPolicy decides which Braze endpoints the hub sends a key to: brazeapi's policy, which
+// every front door shares (the published REST hosts, loopback for the emulators, https everywhere
+// else), with the hosts the hub's operator listed (--allow-endpoint-host, say a proxy) as extra
+// hosts, sent the key as custom endpoints.
 type endpointPolicy struct {
-	// extraHosts are host[:port] values accepted besides Braze's REST hosts,
-	// over http or https (e.g. a Braze emulator or a proxy).
-	extraHosts map[string]bool
+	policy brazeapi.EndpointPolicy
 }
 
-// clean normalises an endpoint the admin typed: surrounding space and a
-// trailing slash are removed before checking (the stock action checked the
-// raw text and refused them), a port is allowed, and the host must be a
-// Braze REST host or explicitly allowed.
-func (p endpointPolicy) clean(raw string) (string, error) {
-	s := strings.TrimRight(strings.TrimSpace(raw), "/")
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return "", errors.New("not a URL such as https://rest.iad-01.braze.com")
+func newEndpointPolicy(hosts []string) endpointPolicy {
+	return endpointPolicy{policy: brazeapi.EndpointPolicy{ExtraHosts: hosts}}
+}
+
+// clean checks an endpoint the admin typed and returns it normalised, and whether it is a custom
+// (operator-listed) endpoint.
+func (p endpointPolicy) clean(raw string) (endpoint string, custom bool, err error) {
+	e, err := p.policy.Check(raw)
+	if err != nil {
+		return "", false, err
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
-		return "", errors.New("the endpoint must be a bare origin such as https://rest.iad-01.braze.com")
-	}
-	host := strings.ToLower(u.Hostname())
-	if p.extraHosts[strings.ToLower(u.Host)] {
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return "", errors.New("scheme must be https")
-		}
-		return u.Scheme + "://" + strings.ToLower(u.Host), nil
-	}
-	if strings.ToLower(u.Scheme) != "https" {
-		return "", errors.New("Braze endpoints must use https")
-	}
-	if !brazeRESTHost.MatchString(host) {
-		return "", fmt.Errorf("%s is not a Braze REST host (rest.<instance>.braze.com or .eu)", host)
-	}
-	if port := u.Port(); port != "" && port != "443" {
-		return "", errors.New("Braze REST endpoints listen on port 443")
-	}
-	return "https://" + host, nil
+	return e.URL.String(), e.Kind == brazeapi.Custom, nil
+}
+
+// CheckEndpoint is the hub's verdict on a Braze REST endpoint an admin entered in Looker: the
+// endpoint the key would be sent to, or why it will not be. allowedHosts are the hub's
+// --allow-endpoint-host values.
+func CheckEndpoint(raw string, allowedHosts []string) (string, error) {
+	ep, _, err := newEndpointPolicy(allowedHosts).clean(raw)
+	return ep, err
 }

@@ -1,7 +1,9 @@
 // Package actionhub is a Looker Action Hub that serves a `braze` action, a
 // drop-in replacement for the stock one (same params, form and tags) that
-// writes through the brazesync destination: every row, awaited and
-// rate-limited requests with retries, typed values, and honest answers.
+// writes through the brazesync destination process, launched over go-plugin
+// exactly as `brazesync sync` launches it: every row, awaited and
+// rate-limited requests with retries, typed values, and honest answers,
+// within bounds on memory and time whatever the caller sends.
 package actionhub
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +25,6 @@ const (
 	defaultMaxConcurrent = 4
 	defaultKeepAlive     = 30 * time.Second // ACTION_HUB_JSON_KEEPALIVE_SEC
 	defaultRunTimeout    = time.Hour        // the stock hub's PROCESS_TIMEOUT
-	maxBodyBytes         = 250 << 20        // the stock hub's body limit
 	defaultLabel         = "brazesync"
 )
 
@@ -35,25 +37,31 @@ type Config struct {
 	BaseURL string
 	// Label is the hub label shown in Looker.
 	Label string
-	// MaxConcurrent bounds executions running at once; more wait their turn.
+	// MaxConcurrent bounds executions running at once; more wait their turn
+	// (Limits.QueueWait at most).
 	MaxConcurrent int
 	// ReportDir receives one JSON run report (and dead-letter file, if any)
 	// per execution.
 	ReportDir string
 	// KeepAlive is the interval between keep-alive newlines.
 	KeepAlive time.Duration
-	// RunTimeout bounds one execution, queueing included.
+	// RunTimeout bounds one execution once it has a slot.
 	RunTimeout time.Duration
 	// AllowedEndpointHosts are host[:port] values accepted as a Braze
-	// endpoint besides Braze's REST hosts (a proxy, or an emulator in tests).
+	// endpoint besides Braze's REST hosts and loopback (a proxy).
 	AllowedEndpointHosts []string
-	// Sink opens the Braze writer of one execution; nil means
-	// DestinationSink with default options.
-	Sink SinkFactory
+	// DestinationPath is the braze-destination binary every execution
+	// writes through; empty means the one beside the running executable.
+	DestinationPath string
+	// Destination holds the hub-wide settings of the Braze destination.
+	Destination DestinationOptions
+	// Limits bound each execution's memory and time.
+	Limits Limits
 	// HTTPClient fetches download_url; nil means a client without timeout
-	// (large results stream for a long time).
+	// (Limits bound downloads).
 	HTTPClient *http.Client
-	// Logger receives one line per execution outcome. Keys never appear.
+	// Logger receives one line per execution outcome, and the destination
+	// processes' lines. Keys never appear.
 	Logger zerolog.Logger
 }
 
@@ -63,47 +71,60 @@ type Server struct {
 	policy endpointPolicy
 	sem    chan struct{}
 	ctx    context.Context // ends on Shutdown, ending every run
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	runs   sync.WaitGroup
 }
+
+// errShutdown ends the executions still running when the hub shuts down.
+var errShutdown = errors.New("the action hub is shutting down")
 
 // New checks cfg and returns a hub.
 func New(cfg Config) (*Server, error) {
 	if len(cfg.Secret) < 16 {
 		return nil, errors.New("the action hub secret must be at least 16 bytes")
 	}
-	if cfg.MaxConcurrent <= 0 {
-		cfg.MaxConcurrent = defaultMaxConcurrent
-	}
-	if cfg.KeepAlive <= 0 {
-		cfg.KeepAlive = defaultKeepAlive
-	}
-	if cfg.RunTimeout <= 0 {
-		cfg.RunTimeout = defaultRunTimeout
-	}
+	setDefault(&cfg.MaxConcurrent, defaultMaxConcurrent)
+	setDefault(&cfg.KeepAlive, defaultKeepAlive)
+	setDefault(&cfg.RunTimeout, defaultRunTimeout)
+	cfg.Limits.setDefaults()
 	if cfg.Label == "" {
 		cfg.Label = defaultLabel
-	}
-	if cfg.Sink == nil {
-		cfg.Sink = DestinationSink(DestinationOptions{})
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	policy := endpointPolicy{extraHosts: map[string]bool{}}
-	for _, h := range cfg.AllowedEndpointHosts {
-		policy.extraHosts[strings.ToLower(h)] = true
+	if err := locateDestination(&cfg); err != nil {
+		return nil, err
 	}
-	s := &Server{cfg: cfg, policy: policy, sem: make(chan struct{}, cfg.MaxConcurrent)}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Server{cfg: cfg, policy: newEndpointPolicy(cfg.AllowedEndpointHosts), sem: make(chan struct{}, cfg.MaxConcurrent)}
+	if err := s.checkDestinationOptions(); err != nil {
+		return nil, err
+	}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	return s, nil
+}
+
+// locateDestination fills in the default destination path and checks the binary is there, so a
+// hub that cannot write fails at start rather than on Looker's first execution.
+func locateDestination(cfg *Config) error {
+	if cfg.DestinationPath == "" {
+		p, err := defaultDestinationPath()
+		if err != nil {
+			return err
+		}
+		cfg.DestinationPath = p
+	}
+	if _, err := os.Stat(cfg.DestinationPath); err != nil {
+		return fmt.Errorf("finding the destination binary (build it, or set --destination-path): %w", err)
+	}
+	return nil
 }
 
 // Shutdown cancels running executions and waits for them to write their
 // reports, or for ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.cancel()
+	s.cancel(errShutdown)
 	done := make(chan struct{})
 	go func() { s.runs.Wait(); close(done) }()
 	select {
@@ -189,7 +210,7 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) {
 		Data map[string]string `json:"data"`
 	}
 	_ = json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body)
-	ka := startKeepAlive(w, s.cfg.KeepAlive)
+	ka := startKeepAlive(w, s.cfg.KeepAlive, nil)
 	if body.Data != nil {
 		for _, p := range []struct{ name, label string }{{paramAPIKey, labelAPIKey}, {paramEndpoint, labelEndpoint}} {
 			if strings.TrimSpace(body.Data[p.name]) == "" {
@@ -199,37 +220,4 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ka.finish(brazeForm())
-}
-
-// answer is the execute response body.
-type answer struct {
-	Looker lookerAnswer `json:"looker"`
-}
-
-type lookerAnswer struct {
-	Success          bool              `json:"success"`
-	Message          string            `json:"message"`
-	RefreshQuery     bool              `json:"refresh_query"`
-	ValidationErrors map[string]string `json:"validation_errors"`
-}
-
-func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
-	var p executePayload
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	decodeErr := dec.Decode(&p)
-	ka := startKeepAlive(w, s.cfg.KeepAlive)
-	s.runs.Add(1)
-	defer s.runs.Done()
-	info := runInfo{webhookID: r.Header.Get("X-Looker-Webhook-Id"), instance: r.Header.Get("X-Looker-Instance")}
-	var out *outcome
-	if decodeErr != nil {
-		out = s.finishEarly(info, fail("The execute request is not valid JSON: %v.", decodeErr))
-	} else {
-		out = s.run(p, info)
-	}
-	ans := answer{Looker: lookerAnswer{Success: out.success, Message: out.message, ValidationErrors: out.validation}}
-	if ans.Looker.ValidationErrors == nil {
-		ans.Looker.ValidationErrors = map[string]string{}
-	}
-	ka.finish(ans)
 }

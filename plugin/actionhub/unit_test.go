@@ -23,41 +23,42 @@ func TestAuthorized(t *testing.T) {
 	}
 }
 
+// TestEndpointPolicy checks what the hub adds to brazeapi's shared policy: operator-listed hosts,
+// sent the key as custom endpoints, over https only. (The shared verdicts have their own table test.)
 func TestEndpointPolicy(t *testing.T) {
-	p := endpointPolicy{extraHosts: map[string]bool{"127.0.0.1:9000": true}}
-	good := map[string]string{
-		"https://rest.iad-01.braze.com":         "https://rest.iad-01.braze.com",
-		" https://rest.iad-01.braze.com/ ":      "https://rest.iad-01.braze.com",
-		"https://REST.fra-02.braze.eu":          "https://rest.fra-02.braze.eu",
-		"https://rest.iad-01.braze.com:443":     "https://rest.iad-01.braze.com",
-		"http://127.0.0.1:9000/":                "http://127.0.0.1:9000",
-		"https://rest.au-01.braze.com/////":     "https://rest.au-01.braze.com",
-		"\thttps://rest.iad-05.braze.com\n":     "https://rest.iad-05.braze.com",
-		"https://rest.iad-01.braze.com:443/":    "https://rest.iad-01.braze.com",
-		"https://rest.us-10.braze.com:443//":    "https://rest.us-10.braze.com",
-		"https://rest.jp-01.braze.com/  ":       "https://rest.jp-01.braze.com",
-		"  http://127.0.0.1:9000  ":             "http://127.0.0.1:9000",
-		"https://rest.iad-01.braze.com/x":       "",
-		"https://u:p@rest.iad-01.braze.com":     "",
-		"rest.iad-01.braze.com":                 "",
-		"https://attacker.example/x.braze.com":  "",
-		"https://sdk.iad-01.braze.com":          "",
-		"https://dashboard-01.braze.com":        "",
-		"http://rest.iad-01.braze.com":          "",
-		"https://rest.iad-01.braze.com:8443":    "",
-		"https://rest.iad-01.braze.com.evil.io": "",
-		"https://127.0.0.1:9001":                "",
-		"ftp://127.0.0.1:9000":                  "",
+	p := newEndpointPolicy([]string{"braze-proxy.example.com", "Proxy2.example.com:8443"})
+	cases := []struct {
+		in, want string
+		custom   bool
+	}{
+		{" https://rest.iad-01.braze.com/ ", "https://rest.iad-01.braze.com", false},
+		{"https://REST.fra-02.braze.eu", "https://rest.fra-02.braze.eu", false},
+		{"https://braze-proxy.example.com/", "https://braze-proxy.example.com", true},
+		{"https://proxy2.example.com:8443", "https://proxy2.example.com:8443", true},
+		{"http://127.0.0.1:9000/", "http://127.0.0.1:9000", false}, // loopback: the emulators
+		{"http://braze-proxy.example.com", "", false},              // listed, but the key never travels in clear
+		{"https://proxy2.example.com", "", false},                  // listed with another port
+		{"https://attacker.example/x.braze.com", "", false},
+		{"https://rest.iad-01.braze.com.evil.io", "", false},
+		{"https://sdk.iad-01.braze.com", "", false},
+		{"http://rest.iad-01.braze.com", "", false},
+		{"https://u:p@rest.iad-01.braze.com", "", false},
 	}
-	for in, want := range good {
-		got, err := p.clean(in)
-		if want == "" {
-			assert.Error(t, err, "%q should be refused", in)
+	for _, c := range cases {
+		got, custom, err := p.clean(c.in)
+		if c.want == "" {
+			assert.Error(t, err, "%q should be refused", c.in)
 			continue
 		}
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, got, c.in)
+		assert.Equal(t, c.custom, custom, c.in)
 	}
+	ep, err := CheckEndpoint("https://braze-proxy.example.com", []string{"braze-proxy.example.com"})
+	require.NoError(t, err)
+	assert.Equal(t, "https://braze-proxy.example.com", ep)
+	_, err = CheckEndpoint("https://braze-proxy.example.com", nil)
+	assert.Error(t, err)
 }
 
 func TestVersionAtLeast(t *testing.T) {
@@ -89,7 +90,7 @@ func TestAttachmentForms(t *testing.T) {
 func mustJSON(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 func TestPayloadValidation(t *testing.T) {
-	p := endpointPolicy{}
+	p := newEndpointPolicy(nil)
 	q := "query"
 	cell := "cell"
 	base := func() executePayload {

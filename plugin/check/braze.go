@@ -5,27 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/destination/brazeapi"
 )
 
-// dashboards maps each instance to its dashboard host (braze-api.md §6), for the region hint: the
-// dashboard URL a user logs into tells which REST host their key belongs to.
-var dashboards = map[string]string{
-	"US-01": "dashboard-01.braze.com", "US-02": "dashboard-02.braze.com", "US-03": "dashboard-03.braze.com",
-	"US-04": "dashboard-04.braze.com", "US-05": "dashboard-05.braze.com", "US-06": "dashboard-06.braze.com",
-	"US-07": "dashboard-07.braze.com", "US-08": "dashboard-08.braze.com", "US-10": "dashboard.us-10.braze.com",
-	"EU-01": "dashboard-01.braze.eu", "EU-02": "dashboard-02.braze.eu", "AU-01": "dashboard.au-01.braze.com",
-	"ID-01": "dashboard.id-01.braze.com",
-}
+// regionHint is the fix of a 401: most unknown keys are keys of another instance. The examples come
+// from the instance table the endpoint policy uses, so the hint cannot name a host it refuses.
+var regionHint = "copy the REST API key from Settings > APIs and Identifiers of this workspace, and check the endpoint " +
+	"matches the dashboard you log into (" + dashboardExamples("US-01", "EU-01", "US-10") +
+	"; table in docs/troubleshooting.md#which-rest-host): a key of another instance gets 401"
 
-// regionHint is the fix of a 401: most unknown keys are keys of another instance.
-const regionHint = "copy the REST API key from Settings > APIs and Identifiers of this workspace, and check the endpoint " +
-	"matches the dashboard you log into (dashboard-01.braze.com -> rest.iad-01.braze.com, dashboard-01.braze.eu -> " +
-	"rest.fra-01.braze.eu, dashboard.us-10.braze.com -> rest.us-10.braze.com; table in docs/troubleshooting.md): " +
-	"a key of another instance gets 401"
+// dashboardExamples renders "dashboard -> REST host" for the named instances.
+func dashboardExamples(names ...string) string {
+	var parts []string
+	for _, in := range brazeapi.Instances() {
+		if slices.Contains(names, in.Name) && in.Dashboard != "" {
+			parts = append(parts, in.Dashboard+" -> "+in.REST)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 // checkBraze runs the destination's network checks: endpoint, key, test user, export attribute.
 func checkBraze(ctx context.Context, r *Result, opts Options, name string, ds *destination.Spec) {
@@ -49,17 +52,17 @@ func checkBraze(ctx context.Context, r *Result, opts Options, name string, ds *d
 
 func checkEndpoint(r *Result, name string, ds *destination.Spec) (*url.URL, bool) {
 	line := name + ": endpoint"
-	u, err := brazeapi.ParseEndpoint(ds.Endpoint, ds.AllowCustomEndpoint)
+	e, err := brazeapi.EndpointPolicy{AllowCustom: ds.AllowCustomEndpoint}.Check(ds.Endpoint)
 	if err != nil {
 		r.add(Fail, line, err.Error(), "set endpoint to your instance's REST host over https, e.g. https://rest.iad-01.braze.com "+
 			"(the list is in docs/troubleshooting.md; dashboard and sdk.* hosts are not REST hosts)")
 		return nil, false
 	}
-	inst := brazeapi.Instance(u.Hostname())
-	switch {
-	case inst != "":
-		r.add(Pass, line, fmt.Sprintf("%s is Braze instance %s, over https", u.Host, inst), "")
-	case isLoopbackURL(u):
+	u := e.URL
+	switch e.Kind {
+	case brazeapi.Published:
+		r.add(Pass, line, fmt.Sprintf("%s is Braze instance %s, over https", u.Host, e.Instance.Name), "")
+	case brazeapi.Loopback:
 		r.add(Pass, line, fmt.Sprintf("%s is loopback (a local emulator), over %s", u.Host, u.Scheme), "")
 	default:
 		r.add(Warn, line, fmt.Sprintf("%s is not a published Braze REST host; allow_custom_endpoint sends the key there", u.Host),
@@ -68,15 +71,18 @@ func checkEndpoint(r *Result, name string, ds *destination.Spec) (*url.URL, bool
 	return u, true
 }
 
-func isLoopbackURL(u *url.URL) bool {
-	_, err := brazeapi.ParseEndpoint("http://"+u.Host, false)
-	return err == nil // http is only accepted for loopback hosts
+// dashboardOf names an instance's dashboard, where Braze publishes one.
+func dashboardOf(in brazeapi.Instance) string {
+	if in.Dashboard == "" {
+		return ""
+	}
+	return ", dashboard " + in.Dashboard
 }
 
 // checkKey sends the empty /users/track body; it reports whether the key may be used further.
 func checkKey(ctx context.Context, r *Result, opts Options, name string, ds *destination.Spec, u *url.URL) bool {
 	c, err := brazeapi.New(brazeapi.Options{Endpoint: u.String(), AllowCustomEndpoint: ds.AllowCustomEndpoint,
-		APIKey: ds.APIKey, RateLimit: -1, Timeout: 20 * time.Second, UserAgent: "brazesync-check",
+		APIKey: ds.APIKey, RateLimit: -1, Timeout: 20 * time.Second, UserAgent: "brazesync-check", HTTPClient: opts.HTTPClient,
 		Retry: brazeapi.RetryPolicy{MaxAttempts: 3, WaitMin: 200 * time.Millisecond, WaitMax: 2 * time.Second}})
 	if err != nil {
 		r.add(Fail, name+": api key", err.Error(), "set api_key: \"${BRAZE_API_KEY}\" and export the variable")
@@ -94,8 +100,8 @@ func checkKey(ctx context.Context, r *Result, opts Options, name string, ds *des
 		return true
 	case errors.Is(err, brazeapi.ErrUnauthorized):
 		detail := fmt.Sprintf("%s answered 401: the key is unknown there", host)
-		if inst := brazeapi.Instance(u.Hostname()); inst != "" {
-			detail = fmt.Sprintf("%s (instance %s, dashboard %s) answered 401: the key is unknown there", host, inst, dashboards[inst])
+		if in, ok := brazeapi.InstanceOf(u.Hostname()); ok {
+			detail = fmt.Sprintf("%s (instance %s%s) answered 401: the key is unknown there", host, in.Name, dashboardOf(in))
 		}
 		r.add(Fail, name+": api key", detail, regionHint)
 		r.add(Skip, name+": users.track", "not tried: the key does not authenticate", "")

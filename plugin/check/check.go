@@ -66,8 +66,8 @@ type Options struct {
 	Log      zerolog.Logger
 	// Timeout bounds each network step (default 60 s).
 	Timeout time.Duration
-	// HTTPClient is used for the read-only Braze calls (export, custom attributes); nil for a
-	// default one. Redirects are never followed either way.
+	// HTTPClient is used for every Braze call (the key check, export, custom attributes); nil for
+	// a default one. Redirects are never followed either way.
 	HTTPClient *http.Client
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
+	"github.com/brazesync/brazesync/source/looker"
+	"github.com/brazesync/brazesync/source/snowflake"
 	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
@@ -109,49 +111,17 @@ spec:
 }
 
 func (w *world) lookerSource(lookID int) string {
-	return fmt.Sprintf(`
-kind: source
-spec:
-  name: looker
-  path: {{BIN}}/looker-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    base_url: %q
-    client_id: %q
-    client_secret: %q
-    tables:
-      - name: look
-        look_id: %d
-`, w.looker.URL(), w.looker.ClientID(), lookerSec, lookID)
+	return testbin.LookerSource(looker.Spec{BaseURL: w.looker.URL(), ClientID: w.looker.ClientID(), ClientSecret: lookerSec,
+		Tables: []looker.TableSpec{{Name: "look", LookID: lookID}}})
 }
 
 func (w *world) snowflakeSource() string {
 	host, port := w.snowflake.HostPort()
 	o := w.snowflake.Options()
-	return fmt.Sprintf(`
-kind: source
-spec:
-  name: snowflake
-  path: {{BIN}}/snowflake-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    account: %s
-    user: %s
-    password: sf-pass
-    warehouse: COMPUTE_WH
-    role: SYNC_ROLE
-    host: %q
-    port: %d
-    protocol: http
-    login_timeout_seconds: 10
-    queries:
-      - name: buyers
-        sql: 'SELECT ''sf_'' || ID AS EXTERNAL_ID, NAME AS "braze[first_name]", AMOUNT AS "braze[ltv]" FROM ALL_TYPES'
-`, o.Account, o.User, host, port)
+	return testbin.SnowflakeSource(snowflake.Spec{Account: o.Account, User: o.User, Password: "sf-pass", Warehouse: "COMPUTE_WH",
+		Role: "SYNC_ROLE", Host: host, Port: port, Protocol: "http", LoginTimeoutSeconds: 10,
+		Queries: []snowflake.Query{{Name: "buyers",
+			SQL: `SELECT 'sf_' || ID AS EXTERNAL_ID, NAME AS "braze[first_name]", AMOUNT AS "braze[ltv]" FROM ALL_TYPES`}}})
 }
 
 // run writes the spec and checks it as `brazesync check` does, through the real plugin binaries.

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/brazesync/brazesync/destination"
+	bzschema "github.com/brazesync/brazesync/schema"
 	"github.com/brazesync/brazesync/plugin/runner"
 )
 
@@ -69,6 +70,9 @@ func checkSource(ctx context.Context, r *Result, opts Options, src *runner.Sourc
 	r.add(Pass, line, fmt.Sprintf("plugin %s connected; tables %s (%s)", name, strings.Join(names, ", "), how), "")
 	if tagsInRecordsOnly[name] {
 		peekTags(ctx, rpc, src, tables)
+	}
+	for _, t := range tables {
+		warnInference(r, src.Name+"/"+t.name, t.schema)
 	}
 	for _, t := range tables {
 		for _, d := range src.Destinations {
@@ -195,4 +199,16 @@ func grpcMessage(err error) error {
 		return errors.New(st.Message())
 	}
 	return err
+}
+
+// warnInference shows, per column, where a source that types columns from the whole file (CSV,
+// NDJSON) found later rows disagreeing with the start of the file: the column is sent with the
+// wider type (say, every value as text), which may not be what the file's first rows suggest.
+func warnInference(r *Result, line string, sc *arrow.Schema) {
+	for _, f := range sc.Fields() {
+		if note, ok := f.Metadata.GetValue(bzschema.MetadataInferenceNote); ok && note != "" {
+			r.add(Warn, line+": column "+f.Name, note,
+				"fix the values that differ, or pin the column's type with types: {"+f.Name+": TYPE} in the file's spec (rows that do not fit are dead-lettered)")
+		}
+	}
 }

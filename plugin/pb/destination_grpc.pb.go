@@ -43,7 +43,8 @@ type DestinationClient interface {
 	Write(ctx context.Context, opts ...grpc.CallOption) (Destination_WriteClient, error)
 	// Abort makes the running Write give up: requests in flight end, rows not yet sent are
 	// dead-lettered as cancelled, and the stream still ends with its final report. The host calls it
-	// when a graceful shutdown overruns its deadline.
+	// when a graceful shutdown overruns its deadline. With drain set it is the first step of that
+	// shutdown instead: see AbortRequest.
 	Abort(ctx context.Context, in *AbortRequest, opts ...grpc.CallOption) (*AbortResponse, error)
 	// Close releases the destination's resources.
 	Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error)
@@ -126,7 +127,8 @@ type DestinationServer interface {
 	Write(Destination_WriteServer) error
 	// Abort makes the running Write give up: requests in flight end, rows not yet sent are
 	// dead-lettered as cancelled, and the stream still ends with its final report. The host calls it
-	// when a graceful shutdown overruns its deadline.
+	// when a graceful shutdown overruns its deadline. With drain set it is the first step of that
+	// shutdown instead: see AbortRequest.
 	Abort(context.Context, *AbortRequest) (*AbortResponse, error)
 	// Close releases the destination's resources.
 	Close(context.Context, *CloseRequest) (*CloseResponse, error)

@@ -37,13 +37,14 @@ func startDestination(ctx context.Context, spec *DestinationSpec, runID string, 
 		return nil, fmt.Errorf("%w: destination %q: plugin binary %s: %w (run `make build`)", ErrPlugin, spec.Name, spec.Path, err)
 	}
 	cmd := exec.Command(spec.Path)
-	cmd.Env = os.Environ()
+	cmd.Env = childEnv(spec.Spec) // go-plugin adds its handshake variables; SkipHostEnv keeps the rest out
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  shared.Handshake,
 		Plugins:          shared.PluginMap,
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		SkipHostEnv:      true,
 		StartTimeout:     30 * time.Second,
 		Logger:           newHCLogger(log.With().Str("destination", spec.Name).Logger()),
 		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20), grpc.MaxCallSendMsgSize(16<<20))},
@@ -108,13 +109,15 @@ func (d *destination) explain(err error) error {
 	return fromDestination(d.spec.Name, err)
 }
 
-// finish ends the stream and returns the plugin's report. When the plugin died, the report is its
-// last progress snapshot, with the rows it had received but not accounted for marked unaccounted.
+// finish ends the stream and waits for the plugin's final report. If ctx ends first, the plugin is
+// asked to give up on what it has not sent (Abort), so that its rows are dead-lettered as cancelled
+// and a final report still comes back within abortGrace. `brazesync sync` passes a context that
+// never ends: its shutdown is superviseShutdown's. When the plugin died (or was killed), the report
+// is its last progress snapshot, with the rows it had received but not accounted for marked
+// unaccounted.
 func (d *destination) finish(ctx context.Context) (*report.Report, error) {
 	rep, final, err := d.stream.CloseAndWait(ctx)
 	if ctx.Err() != nil && !final {
-		// The graceful deadline passed: ask the plugin to give up on what it has not sent, so its
-		// rows are dead-lettered as cancelled and a final report still comes back.
 		actx, cancel := context.WithTimeout(context.Background(), abortGrace)
 		_ = d.rpc.Abort(actx)
 		rep, final, err = d.stream.CloseAndWait(actx)
@@ -143,9 +146,6 @@ func (d *destination) kill() {
 		d.client.Kill()
 	}
 }
-
-// abortGrace is how long an aborted plugin gets to send its final report before it is killed.
-const abortGrace = 10 * time.Second
 
 // errHung is returned when a plugin made no progress for the stall timeout.
 var errHung = errors.New("no progress")

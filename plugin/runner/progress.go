@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // watch kills a destination that has rows outstanding and has made no progress for StallTimeout:
@@ -39,43 +41,64 @@ func (r *run) watch() (stop func()) {
 	})
 }
 
-// showProgress prints the live display on a terminal, or a plain line every interval otherwise.
+// showProgress shows the progress every interval on Options.Progress: through its Console (the
+// live line on a terminal, log events with JSON logs), or as plain lines on any other writer.
 func (r *run) showProgress() (stop func()) {
 	if r.opts.Progress == nil {
 		return func() {}
 	}
+	con, ok := r.opts.Progress.(*Console)
+	if !ok {
+		con = NewConsole(r.opts.Progress, false, r.opts.ProgressTTY)
+	}
 	start := time.Now()
 	stopTick := every(r.opts.ProgressInterval, func(now time.Time) {
-		line := r.progressLine(now.Sub(start))
-		if r.opts.ProgressTTY {
-			fmt.Fprintf(r.opts.Progress, "\r\033[K%s", line)
-		} else {
-			fmt.Fprintln(r.opts.Progress, line)
-		}
+		con.progress(r.log, r.progress(now.Sub(start)))
 	})
 	return func() {
 		stopTick()
-		if r.opts.ProgressTTY {
-			fmt.Fprint(r.opts.Progress, "\r\033[K")
-		}
+		con.clearProgress()
 	}
 }
 
-func (r *run) progressLine(elapsed time.Duration) string {
-	var read, sent, retries, limited, accounted int64
+// progressSnapshot is what one progress update says, added up over the destinations.
+type progressSnapshot struct {
+	elapsed                                 time.Duration
+	read, sent, accounted, retries, limited int64
+	total                                   int64 // rows the sources announced, 0 when unknown
+	rate                                    float64
+}
+
+func (r *run) progress(elapsed time.Duration) progressSnapshot {
+	p := progressSnapshot{elapsed: elapsed, total: r.total.Load()}
 	for _, d := range r.dests {
-		read += d.sent.Load()
-		if p := d.stream.Progress(); p != nil {
-			sent += p.UsersSent
-			retries += p.Retries
-			limited += p.RateLimited
-			accounted += p.Accounted()
+		p.read += d.sent.Load()
+		if rep := d.stream.Progress(); rep != nil {
+			p.sent += rep.UsersSent
+			p.retries += rep.Retries
+			p.limited += rep.RateLimited
+			p.accounted += rep.Accounted()
 		}
 	}
-	rate := float64(accounted) / max(elapsed.Seconds(), 0.001)
+	p.rate = float64(p.accounted) / max(elapsed.Seconds(), 0.001)
+	return p
+}
+
+// String is the progress line people read.
+func (p progressSnapshot) String() string {
 	line := fmt.Sprintf("brazesync: %s · rows read %d · users sent %d · done %d · %.0f rows/s · retries %d · 429s %d",
-		elapsed.Truncate(time.Second), read, sent, accounted, rate, retries, limited)
-	return line + eta(r.total.Load(), accounted, rate)
+		p.elapsed.Truncate(time.Second), p.read, p.sent, p.accounted, p.rate, p.retries, p.limited)
+	return line + eta(p.total, p.accounted, p.rate)
+}
+
+// log adds the snapshot's numbers to a log event (JSON logs).
+func (p progressSnapshot) log(ev *zerolog.Event) *zerolog.Event {
+	ev = ev.Int64("rows_read", p.read).Int64("users_sent", p.sent).Int64("rows_done", p.accounted).
+		Float64("rows_per_second", p.rate).Int64("retries", p.retries).Int64("rate_limited", p.limited)
+	if p.total > 0 {
+		ev = ev.Int64("rows_total", p.total)
+	}
+	return ev
 }
 
 // eta estimates the time left when the sources announced their row counts.

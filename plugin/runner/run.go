@@ -24,13 +24,16 @@ type Options struct {
 	SpecFiles  []string
 	ReportPath string // where the JSON run report goes; "" for none
 	Log        zerolog.Logger
-	// Progress receives the live progress display (a terminal) or periodic lines; nil for none.
+	// Progress receives the live progress display (a terminal) or periodic lines; nil for none. A
+	// *Console (also the logger's output) keeps log lines from tearing the live line and logs the
+	// progress when the logs are JSON; ProgressTTY is then the Console's.
 	Progress         io.Writer
 	ProgressTTY      bool
 	ProgressInterval time.Duration
 	// StallTimeout: a destination with rows outstanding and no progress for this long is killed as hung.
 	StallTimeout time.Duration
-	// ShutdownTimeout: after SIGINT/SIGTERM, how long in-flight requests may take to finish.
+	// ShutdownTimeout: after SIGINT/SIGTERM (or ctx's end), how long in-flight requests may take
+	// to finish; no new request starts meanwhile.
 	ShutdownTimeout time.Duration
 }
 
@@ -43,6 +46,8 @@ type RunReport struct {
 }
 
 // Run executes a sync. It returns the report even when the run failed; ExitCode(err) is the exit code.
+// While it runs it handles SIGINT and SIGTERM itself: the first is a graceful shutdown (as ctx's
+// end is), the second gives up on requests in flight at once. Either way the report is balanced.
 func Run(ctx context.Context, opts Options) (*RunReport, error) {
 	shared.RegisterExtensions()
 	opts.defaults()
@@ -59,6 +64,9 @@ func Run(ctx context.Context, opts Options) (*RunReport, error) {
 }
 
 func (o *Options) defaults() {
+	if c, ok := o.Progress.(*Console); ok {
+		o.ProgressTTY = c.TTY()
+	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 10 * time.Second
 		if o.ProgressTTY {
@@ -84,24 +92,35 @@ type run struct {
 }
 
 func (r *run) execute(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	second, stopSignals := listenSignals(cancel, r.log)
+	defer stopSignals()
 	streamCtx, cancelStreams := context.WithCancel(context.Background())
 	defer cancelStreams()
 	r.dests = map[string]*destination{}
 	defer r.killAll()
 	if err := r.startDestinations(ctx, streamCtx); err != nil {
-		return err
+		return cancelled(ctx, err)
 	}
+	stopShutdown := r.superviseShutdown(ctx, second)
 	stopWatch := r.watch()
 	stopProgress := r.showProgress()
 	runErr := r.syncSources(ctx)
-	if errors.Is(runErr, context.Canceled) || ctx.Err() != nil {
-		runErr = errors.Join(context.Canceled, runErr)
-		r.log.Warn().Msg("cancelled: stopped reading, finishing requests in flight")
-	}
-	finishErr := r.finishDestinations(ctx)
+	finishErr := r.finishDestinations()
 	stopProgress()
 	stopWatch()
-	return joinUnique(runErr, finishErr)
+	stopShutdown()
+	return cancelled(ctx, joinUnique(runErr, finishErr))
+}
+
+// cancelled marks err as a cancellation when the run was cancelled, in whatever phase: a signal
+// that came after the sources finished still makes the run cancelled (exit 130).
+func cancelled(ctx context.Context, err error) error {
+	if ctx.Err() == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return errors.Join(context.Canceled, err)
 }
 
 // joinUnique joins errors, dropping one already wrapped by another: a dead destination is seen
@@ -156,6 +175,9 @@ func (r *run) syncSource(ctx context.Context, ss *SourceSpec) error {
 	tables := map[string]bool{}
 	counted := map[string]bool{} // tables whose announced row count was added to the ETA total
 	err = src.sync(ctx, func(ev syncEvent) error {
+		if err := ctx.Err(); err != nil {
+			return err // cancelled: records already received are not sent on
+		}
 		if ev.record == nil {
 			tables[ev.table] = true
 			return nil
@@ -204,21 +226,16 @@ func (r *run) deleteStale(ss *SourceSpec, tables map[string]bool, syncTime time.
 	return nil
 }
 
-// finishDestinations closes every stream and collects the reports; after a cancel, in-flight work
-// gets ShutdownTimeout before the plugins are killed.
-func (r *run) finishDestinations(ctx context.Context) error {
-	wait := context.Background()
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		wait, cancel = context.WithTimeout(context.Background(), r.opts.ShutdownTimeout)
-		defer cancel()
-	}
+// finishDestinations closes every stream and collects the reports. It waits for each final report
+// (or the plugin's end): after a cancel, superviseShutdown drains, aborts and at last kills them.
+func (r *run) finishDestinations() error {
 	var errs []error
 	for name, d := range r.dests {
 		if d.stream == nil {
 			continue
 		}
-		rep, err := d.finish(wait)
+		rep, err := d.finish(context.Background())
+		rep.RowsNotRead = r.notRead(name, rep)
 		if err != nil && d.failed != nil && errors.Is(err, d.failed) {
 			err = nil // already reported by the sender
 		}
@@ -235,9 +252,11 @@ func (r *run) finishDestinations(ctx context.Context) error {
 		} else if rep.Status == report.StatusFailed && rep.Error != "" {
 			errs = append(errs, fmt.Errorf("destination %q: %s", name, rep.Error))
 		}
-		if err := d.rpc.Close(wait); err != nil && !d.client.Exited() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+		if err := d.rpc.Close(closeCtx); err != nil && !d.client.Exited() {
 			r.log.Debug().Err(err).Str("destination", name).Msg("closing plugin")
 		}
+		cancel()
 	}
 	return errors.Join(errs...)
 }

@@ -29,9 +29,14 @@ func startSource(ctx context.Context, spec *SourceSpec, log zerolog.Logger) (*so
 	if spec.Registry == "grpc" {
 		reg = managedplugin.RegistryGrpc
 	}
-	mp, err := managedplugin.NewClient(ctx, managedplugin.PluginSource,
-		managedplugin.Config{Name: spec.Name, Registry: reg, Path: spec.Path},
-		managedplugin.WithLogger(log.With().Str("source", spec.Name).Logger()), managedplugin.WithNoSentry())
+	slog := log.With().Str("source", spec.Name).Logger()
+	var mp *managedplugin.Client
+	err := withStderrRelayed(slog, func() (err error) {
+		mp, err = managedplugin.NewClient(ctx, managedplugin.PluginSource,
+			managedplugin.Config{Name: spec.Name, Registry: reg, Path: spec.Path, Environment: childEnv(spec.Spec)},
+			managedplugin.WithLogger(slog), managedplugin.WithNoSentry())
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: source %q (%s): %w", ErrPlugin, spec.Name, spec.Path, err)
 	}
@@ -45,7 +50,7 @@ func (s *source) init(ctx context.Context, runID string) error {
 		return fmt.Errorf("%w: source %q: encoding spec: %w", ErrConfig, s.spec.Name, err)
 	}
 	if _, err := s.rpc.Init(ctx, &pbcq.Init_Request{Spec: specJSON, InvocationId: runID}); err != nil {
-		return fmt.Errorf("%w: source %q: init: %w", ErrConfig, s.spec.Name, grpcMessage(err))
+		return s.failure(ctx, "init", err)
 	}
 	return nil
 }
@@ -66,7 +71,7 @@ func (s *source) sync(ctx context.Context, fn func(syncEvent) error) error {
 	}
 	stream, err := s.rpc.Sync(ctx, req)
 	if err != nil {
-		return fmt.Errorf("source %q: starting sync: %w", s.spec.Name, grpcMessage(err))
+		return s.failure(ctx, "starting sync", err)
 	}
 	for {
 		msg, err := stream.Recv()
@@ -74,7 +79,7 @@ func (s *source) sync(ctx context.Context, fn func(syncEvent) error) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("source %q: sync: %w", s.spec.Name, grpcMessage(err))
+			return s.failure(ctx, "sync", err)
 		}
 		if err := s.handle(msg, fn); err != nil {
 			return err

@@ -20,7 +20,7 @@ import (
 // ErrConfig marks errors in the spec files: exit code 2, nothing was sent.
 var ErrConfig = errors.New("invalid sync spec")
 
-// Spec is every document of the spec files, as `cloudquery sync` reads them (cloudquery.md §A.8).
+// Spec is every document of the spec files, as `cloudquery sync` reads them (docs/cloudquery.md, "Facts this code relies on").
 type Spec struct {
 	Sources      []*SourceSpec
 	Destinations []*DestinationSpec

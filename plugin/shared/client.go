@@ -38,6 +38,13 @@ func (c *DestinationClient) Abort(ctx context.Context) error {
 	return err
 }
 
+// Drain makes the running Write start no new request while those on the wire finish (see the
+// proto's AbortRequest.drain): the first step of a graceful shutdown.
+func (c *DestinationClient) Drain(ctx context.Context) error {
+	_, err := c.rpc.Abort(ctx, &pb.AbortRequest{Drain: true})
+	return err
+}
+
 // Close releases the plugin's resources.
 func (c *DestinationClient) Close(ctx context.Context) error {
 	_, err := c.rpc.Close(ctx, &pb.CloseRequest{})

@@ -69,7 +69,7 @@ func (p *DestinationPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, 
 	return &DestinationClient{rpc: pb.NewDestinationClient(c)}, nil
 }
 
-// ServerOptions raise the plugin's receive limit from grpc-go's 4 MiB default (cloudquery.md §D).
+// ServerOptions raise the plugin's receive limit from grpc-go's 4 MiB default (docs/cloudquery.md, "Facts this code relies on").
 func ServerOptions(opts []grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))...)
 }

@@ -152,13 +152,3 @@ func TestSpecErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
-
-// TestNDJSONConflictNamesColumn: a column holding a number and a string is refused by name.
-func TestNDJSONConflictNamesColumn(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bad.ndjson")
-	os.WriteFile(path, []byte(`{"id":"a","v":1}`+"\n"+`{"id":"b","v":"one"}`+"\n"), 0o600)
-	_, err := inferNDJSON(path)
-	if err == nil || !strings.Contains(err.Error(), `column "v"`) || !strings.Contains(err.Error(), "line 2") {
-		t.Fatalf("error %v, want one naming column v and line 2", err)
-	}
-}

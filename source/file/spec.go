@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
 // Formats the source reads.
@@ -23,7 +26,7 @@ type Spec struct {
 	// Files to read; each becomes one table.
 	Files []FileSpec `json:"files" jsonschema:"required,minItems=1"`
 	// Rows per Arrow record sent downstream.
-	BatchRows int `json:"batch_rows,omitempty" jsonschema:"minimum=1,maximum=65536,default=8192"`
+	BatchRows int `json:"batch_rows,omitempty" jsonschema:"minimum=1,maximum=65536"`
 }
 
 // FileSpec names one file.
@@ -35,7 +38,12 @@ type FileSpec struct {
 	// csv, parquet or ndjson; inferred from the extension when empty.
 	Format string `json:"format,omitempty" jsonschema:"enum=csv,enum=parquet,enum=ndjson"`
 	// Looker-style tags to attach to columns, e.g. {"user_id": ["braze_id"], "fname": ["braze[first_name]"]}.
+	// A column tagged braze_id is read as text.
 	Tags map[string][]string `json:"tags,omitempty"`
+	// CSV and NDJSON: the type of a column instead of the one inferred from the whole file: string,
+	// integer, float, number, boolean, date, timestamp, or json (NDJSON). A row whose value does not
+	// fit goes to the dead-letter file. Example: {"zip": "string"}.
+	Types map[string]string `json:"types,omitempty"`
 }
 
 // ParseSpec decodes and validates the spec, refusing unknown fields.
@@ -46,9 +54,7 @@ func ParseSpec(b []byte) (*Spec, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("decoding file source spec: %w", err)
 	}
-	if s.BatchRows == 0 {
-		s.BatchRows = defaultBatchRows
-	}
+	s.SetDefaults()
 	var errs []error
 	if len(s.Files) == 0 {
 		errs = append(errs, errors.New("files: at least one file is required"))
@@ -69,6 +75,14 @@ func ParseSpec(b []byte) (*Spec, error) {
 		names[f.Name] = true
 	}
 	return &s, errors.Join(errs...)
+}
+
+// SetDefaults fills the unset fields that have a fixed default; a file's name and format default
+// to what its path says (normalise).
+func (s *Spec) SetDefaults() {
+	if s.BatchRows == 0 {
+		s.BatchRows = defaultBatchRows
+	}
 }
 
 func (f *FileSpec) normalise() error {
@@ -93,7 +107,31 @@ func (f *FileSpec) normalise() error {
 	}
 	switch f.Format {
 	case FormatCSV, FormatParquet, FormatNDJSON:
-		return nil
+		return f.validateTypes()
 	}
 	return fmt.Errorf("format: %q is not one of csv, parquet, ndjson", f.Format)
 }
+
+func (f *FileSpec) validateTypes() error {
+	if len(f.Types) > 0 && f.Format == FormatParquet {
+		return errors.New("types: a Parquet file carries its own types")
+	}
+	cols := make([]string, 0, len(f.Types))
+	for c := range f.Types {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	for _, c := range cols {
+		t, ok := pinnedTypes[f.Types[c]]
+		switch {
+		case !ok:
+			return fmt.Errorf("types: column %q: %q is not one of %s", c, f.Types[c], pinnedTypeNames())
+		case t == kindJSON && f.Format == FormatCSV:
+			return fmt.Errorf("types: column %q: json is for NDJSON files", c)
+		}
+	}
+	return nil
+}
+
+// configError marks a problem with the spec or the file it names: exit code 2.
+func configError(err error) error { return sourceerr.Config(err) }

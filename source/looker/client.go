@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
 // Retry and token defaults.
@@ -158,7 +160,7 @@ func (c *Client) stream(ctx context.Context, method, path string, body []byte) (
 		}
 		resp, err := c.cfg.HTTP.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("calling looker: %w", err)
+			return nil, sourceerr.Retryable(fmt.Errorf("calling looker: %w", err))
 		}
 		if resp.StatusCode == http.StatusOK {
 			return resp.Body, nil
@@ -176,8 +178,28 @@ func (c *Client) stream(ctx context.Context, method, path string, body []byte) (
 			}
 			continue
 		}
-		return nil, apiErr
+		return nil, classifyAPIError(apiErr)
 	}
+}
+
+// classifyAPIError gives a Looker answer its class for the runner (package sourceerr): a refused
+// token or a missing Look is the spec's to fix; 429 and 5xx (after the retries) may pass.
+func classifyAPIError(err error) error {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return err
+	}
+	switch s := apiErr.Status; {
+	case s == http.StatusUnauthorized:
+		return sourceerr.Unauthenticated(err)
+	case s == http.StatusForbidden:
+		return sourceerr.PermissionDenied(err)
+	case s == http.StatusNotFound:
+		return sourceerr.NotFound(err)
+	case s == http.StatusTooManyRequests || s >= 500:
+		return sourceerr.Retryable(err)
+	}
+	return sourceerr.Config(err) // 400, 422: the query Looker was asked to run is wrong
 }
 
 func retryable(status int) bool {
@@ -216,6 +238,23 @@ func readAPIError(resp *http.Response) error {
 	return &APIError{Status: resp.StatusCode, Message: body.Message}
 }
 
+// loginError explains a refused login. Looker answers a wrong client_id or client_secret with
+// 404 "Not found" (and some versions with 401 or 403), which reads like a wrong base_url; the
+// message says both, and the class is refused credentials. 5xx and 429 after every retry are an
+// outage.
+func loginError(status int, apiErr error, attempt int) error {
+	switch {
+	case status == http.StatusNotFound:
+		return sourceerr.Unauthenticated(fmt.Errorf("logging in to looker: %w: Looker answers a wrong client_id or client_secret "+
+			"with 404, so check the API3 credentials first (and that base_url is the API host, e.g. https://acme.looker.com:19999)", apiErr))
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return sourceerr.Unauthenticated(fmt.Errorf("logging in to looker: %w: check client_id and client_secret", apiErr))
+	case retryable(status) || status >= 500:
+		return sourceerr.Retryable(fmt.Errorf("logging in to looker: %w (after %d attempts)", apiErr, attempt+1))
+	}
+	return sourceerr.Config(fmt.Errorf("logging in to looker: %w", apiErr))
+}
+
 // accessToken returns a valid token, logging in when there is none or it is
 // about to expire.
 func (c *Client) accessToken(ctx context.Context) (string, error) {
@@ -247,7 +286,7 @@ func (c *Client) login(ctx context.Context) (string, error) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := c.cfg.HTTP.Do(req)
 		if err != nil {
-			return "", fmt.Errorf("logging in to looker: %w", err)
+			return "", sourceerr.Retryable(fmt.Errorf("logging in to looker: %w", err))
 		}
 		if resp.StatusCode != http.StatusOK {
 			apiErr := readAPIError(resp)
@@ -257,7 +296,7 @@ func (c *Client) login(ctx context.Context) (string, error) {
 				}
 				continue
 			}
-			return "", fmt.Errorf("logging in to looker: %w", apiErr)
+			return "", loginError(resp.StatusCode, apiErr, attempt)
 		}
 		var tok struct {
 			AccessToken string `json:"access_token"`
@@ -266,7 +305,7 @@ func (c *Client) login(ctx context.Context) (string, error) {
 		err = json.NewDecoder(io.LimitReader(resp.Body, maxErrorBody)).Decode(&tok)
 		resp.Body.Close()
 		if err != nil || tok.AccessToken == "" {
-			return "", errors.New("logging in to looker: response has no access_token")
+			return "", sourceerr.Retryable(errors.New("logging in to looker: response has no access_token"))
 		}
 		ttl := time.Duration(tok.ExpiresIn) * time.Second
 		c.token = tok.AccessToken

@@ -94,6 +94,7 @@ type detailStream struct {
 	queryErrors []string
 	keys        map[string]string // interned field names, so rows share them
 	cells       []cell            // the members of the row being read
+	limits      DecodeLimits      // limits.go; zero for DecodeJSONDetail
 }
 
 func (s *detailStream) run() error {
@@ -209,6 +210,7 @@ func (s *detailStream) data() error {
 	if err := s.in.expect('['); err != nil {
 		return fmt.Errorf("reading json_detail data: %w", err)
 	}
+	defer s.dataBounds()()
 	stream := s.ready()
 	if stream {
 		if err := s.sendHeader(); err != nil {
@@ -223,7 +225,9 @@ func (s *detailStream) data() error {
 		}
 		if !stream {
 			// Metadata not seen yet: keep the row until it is.
-			s.buffered = append(s.buffered, row)
+			if err := s.buffer(row); err != nil {
+				return err
+			}
 		} else if err := s.h.OnRow(row); err != nil {
 			return err
 		}
@@ -343,6 +347,9 @@ type jsonStream struct {
 	pos int   // buf[pos:] is not consumed yet
 	eof bool  // r has no more bytes
 	err error // the read error that ended r, if not io.EOF
+
+	limit     int    // the most a value may fill of buf (0: none), see limits.go
+	limitWhat string // what the limit applies to, for its error
 }
 
 const streamBuffer = 64 << 10
@@ -366,6 +373,8 @@ func (j *jsonStream) step(f func(b []byte, i int, final bool) (start, end int, e
 			}
 			return 0, 0, io.ErrUnexpectedEOF
 		}
+		// Every step skips leading whitespace, so it need not be kept.
+		j.pos = skipSpace(j.buf, j.pos)
 		j.fill()
 	}
 }
@@ -377,6 +386,9 @@ func (j *jsonStream) fill() {
 		j.buf, j.pos = j.buf[:n], 0
 	}
 	if len(j.buf) == cap(j.buf) {
+		if j.overLimit() {
+			return
+		}
 		grown := make([]byte, len(j.buf), max(2*cap(j.buf), streamBuffer))
 		copy(grown, j.buf)
 		j.buf = grown

@@ -13,6 +13,8 @@ import (
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	"github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/rs/zerolog"
+
+	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
 // Name and Version identify the plugin; Version is set by ldflags.
@@ -21,9 +23,14 @@ var (
 	Version = "development"
 )
 
-// NewPlugin returns the looker-source CloudQuery source plugin.
+// NewPlugin returns the looker-source CloudQuery source plugin, with the spec's JSON schema. Table
+// validation at Init is off: it would run every Look once to read its header, and then Sync would
+// run it again; it would also log in during Init, whose errors plugin-sdk strips of their class.
 func NewPlugin() *plugin.Plugin {
-	return plugin.NewPlugin(Name, Version, New, plugin.WithKind("source"), plugin.WithTeam("brazesync"))
+	p := plugin.NewPlugin(Name, Version, New, plugin.WithKind("source"), plugin.WithTeam("brazesync"),
+		plugin.WithJSONSchema(jsonSchema()))
+	p.SetSkipTableValidation(true)
+	return p
 }
 
 // SourceClient syncs Looker Looks and queries, one table each.
@@ -134,9 +141,11 @@ func (c *SourceClient) table(ctx context.Context, ts TableSpec) (*schema.Table, 
 
 func (c *SourceClient) run(ctx context.Context, ts TableSpec) (io.ReadCloser, error) {
 	if ts.Query != nil {
-		return c.api.RunQuery(ctx, ts.Query.apiQuery())
+		q := ts.Query.apiQuery()
+		q.Limit = string(ts.Query.Limit.orAll())
+		return c.api.RunQuery(ctx, q)
 	}
-	return c.api.RunLook(ctx, ts.LookID, string(ts.Limit))
+	return c.api.RunLook(ctx, ts.LookID, string(ts.Limit.orAll()))
 }
 
 // cqTable describes the columns as a CloudQuery table. Column tags cannot
@@ -156,17 +165,25 @@ func describe(ts TableSpec) string {
 	return fmt.Sprintf("Looker Look %d", ts.LookID)
 }
 
-// Sync runs each selected Look or query and streams its rows as records.
-func (c *SourceClient) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- message.SyncMessage) error {
+// Sync runs each selected Look or query once and streams its rows as records; the table comes from
+// the same run's header. A panic is recovered into an error naming the table and row.
+func (c *SourceClient) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- message.SyncMessage) (err error) {
 	if c.api == nil {
 		return errors.New("looker source has no connection")
 	}
+	where := "starting"
+	defer sourceerr.Recover(&err, func() string { return where }, c.logStack)
 	for _, ts := range c.selected(opts.Tables, opts.SkipTables) {
+		where = "syncing table " + ts.Name
 		if err := c.syncTable(ctx, ts, res); err != nil {
 			return fmt.Errorf("syncing table %s: %w", ts.Name, err)
 		}
 	}
 	return nil
+}
+
+func (c *SourceClient) logStack(stack []byte) {
+	c.logger.Error().Bytes("stack", stack).Msg("recovered from a panic")
 }
 
 func (c *SourceClient) syncTable(ctx context.Context, ts TableSpec, res chan<- message.SyncMessage) error {
@@ -190,9 +207,9 @@ func (c *SourceClient) syncTable(ctx context.Context, ts TableSpec, res chan<- m
 			if err != nil {
 				return err
 			}
-			loc, err := Location(h)
+			loc, err := ts.location(h)
 			if err != nil {
-				return err
+				return sourceerr.Config(err)
 			}
 			// The table comes from this run's header: a pivoted Look can
 			// gain or lose pivot columns between Tables and Sync.
@@ -206,7 +223,12 @@ func (c *SourceClient) syncTable(ctx context.Context, ts TableSpec, res chan<- m
 			})
 			return nil
 		},
-		OnRow: func(r Row) error { return rw.Append(r) },
+		OnRow: func(r Row) error {
+			if err := rw.Append(r); err != nil {
+				return sourceerr.Config(err) // a cell that is not its field's type: the Look must change
+			}
+			return nil
+		},
 	})
 	if rw != nil {
 		defer rw.Release()
@@ -215,8 +237,20 @@ func (c *SourceClient) syncTable(ctx context.Context, ts TableSpec, res chan<- m
 		err = rw.Flush()
 	}
 	if err != nil {
-		return err
+		return decodeError(err)
 	}
 	c.logger.Info().Str("table", ts.Name).Int64("rows", rw.Rows()).Msg("table synced")
+	c.warnAtLimit(ts, rw.Rows())
 	return nil
+}
+
+// decodeError classifies a failure while reading a result: Looker's own query errors and
+// documents past the decoder's limits are the Look's to fix; a stream that broke may pass.
+func decodeError(err error) error {
+	var qe *QueryError
+	var le *LimitError
+	if errors.As(err, &qe) || errors.As(err, &le) {
+		return sourceerr.Config(err)
+	}
+	return sourceerr.Retryable(err)
 }

@@ -27,7 +27,8 @@ func TaggedSchema(base *arrow.Schema, cols []Column) *arrow.Schema {
 	return arrow.NewSchema(fields, &md)
 }
 
-// Location resolves a result's query timezone; empty means UTC.
+// Location resolves a result's query timezone; empty means UTC. See TableSpec.location for the rule
+// the source applies.
 func Location(h *Header) (*time.Location, error) {
 	if h.Timezone == "" {
 		return time.UTC, nil
@@ -101,3 +102,23 @@ func (w *RecordWriter) Flush() error {
 
 // Release frees the builder.
 func (w *RecordWriter) Release() { w.builder.Release() }
+
+// location is the zone in which the table's datetimes without a zone are read (Looker writes
+// "2024-05-06 07:08:09", in the query's timezone):
+//
+//  1. the result's "timezone", the zone Looker converted the values to (its query_timezone, else
+//     the user's or the connection's);
+//  2. when the result names none, the spec's query.query_timezone (inline queries);
+//  3. else UTC, Looker's own default for a connection without a zone.
+//
+// Datetimes carrying a zone or offset (RFC 3339) keep it; dates are days, not instants.
+func (ts TableSpec) location(h *Header) (*time.Location, error) {
+	if h.Timezone == "" && ts.Query != nil && ts.Query.QueryTimezone != "" {
+		loc, err := time.LoadLocation(ts.Query.QueryTimezone)
+		if err != nil {
+			return nil, fmt.Errorf("query_timezone %q: %w", ts.Query.QueryTimezone, err)
+		}
+		return loc, nil
+	}
+	return Location(h)
+}

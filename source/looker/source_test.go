@@ -14,6 +14,8 @@ import (
 	"github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
 	"github.com/brazesync/brazesync/source/looker"
@@ -153,6 +155,8 @@ func TestSyncBacksOffOn429AndRelogsOnExpiry(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, p.Init(ctx, specFor(emu, looker.TableSpec{Name: "s", LookID: lookeremu.LookScenario}), plugin.NewClientOptions{}))
 	defer p.Close(ctx)
+	_, err := p.SyncAll(ctx, plugin.SyncOptions{Tables: []string{"*"}})
+	require.NoError(t, err)
 	emu.ExpireTokens()
 	emu.FailNext(2, 429, "0")
 	msgs, err := p.SyncAll(ctx, plugin.SyncOptions{Tables: []string{"*"}})
@@ -164,7 +168,7 @@ func TestSyncBacksOffOn429AndRelogsOnExpiry(t *testing.T) {
 	assert.Equal(t, int64(100), n)
 	st := emu.Stats()
 	assert.Equal(t, 2, st.Throttled)
-	assert.Equal(t, 2, st.Logins, "one login at Init, one after the token expired")
+	assert.Equal(t, 2, st.Logins, "one login at the first sync, one after the token expired")
 	assert.Equal(t, "token", st.LastAuthStyle)
 }
 
@@ -174,10 +178,13 @@ func TestSyncGivesUpAfterRetries(t *testing.T) {
 	spec := looker.Spec{BaseURL: emu.URL(), ClientID: emu.ClientID(), ClientSecret: emu.ClientSecret(), MaxRetries: 2,
 		Tables: []looker.TableSpec{{Name: "s", LookID: lookeremu.LookScenario}}}
 	b, _ := json.Marshal(spec)
-	err := looker.NewPlugin().Init(context.Background(), b, plugin.NewClientOptions{})
+	p := looker.NewPlugin()
+	require.NoError(t, p.Init(context.Background(), b, plugin.NewClientOptions{}), "Init checks only the spec")
+	_, err := p.SyncAll(context.Background(), plugin.SyncOptions{Tables: []string{"*"}})
 	var apiErr *looker.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 429, apiErr.Status)
+	assert.Equal(t, codes.Unavailable, status.Code(err), "an outage is retryable")
 	assert.Equal(t, 3, emu.Stats().Throttled)
 }
 
@@ -269,7 +276,12 @@ func TestSpecValidation(t *testing.T) {
 func TestSecretNeverInErrors(t *testing.T) {
 	emu := emutest.Looker(t, lookeremu.Seed(1))
 	spec := fmt.Sprintf(`{"base_url":%q,"client_id":"a","client_secret":"s3cr3t-value","tables":[{"name":"t","look_id":1}]}`, emu.URL())
-	err := looker.NewPlugin().Init(context.Background(), []byte(spec), plugin.NewClientOptions{})
+	p := looker.NewPlugin()
+	require.NoError(t, p.Init(context.Background(), []byte(spec), plugin.NewClientOptions{}))
+	_, err := p.SyncAll(context.Background(), plugin.SyncOptions{Tables: []string{"*"}})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cr3t-value")
+	// Looker answers a wrong secret with 404: the message says to check the credentials.
+	assert.Contains(t, err.Error(), "wrong client_id or client_secret")
+	assert.Equal(t, codes.Unauthenticated, status.Code(err))
 }

@@ -87,6 +87,17 @@ func (q SpecQuery) apiQuery() Query {
 
 var tableName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
+// SetDefaults fills the optional fields with the values the client and the record writer use when
+// they are unset, so the spec's JSON schema states them.
+func (s *Spec) SetDefaults() {
+	if s.RowsPerRecord == 0 {
+		s.RowsPerRecord = MaxRecordRows
+	}
+	if s.MaxRetries == 0 {
+		s.MaxRetries = defaultMaxRetries
+	}
+}
+
 // secret resolves the client secret from the spec or the named env var.
 func (s *Spec) secret() (string, error) {
 	if s.ClientSecretEnv != "" {

@@ -6,12 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	"github.com/cloudquery/plugin-sdk/v4/schema"
 	"github.com/rs/zerolog"
 	sf "github.com/snowflakedb/gosnowflake"
+
+	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
 // Name is the plugin's name; Version is stamped at build time.
@@ -29,20 +33,29 @@ type Client struct {
 	logger zerolog.Logger
 	spec   Spec
 	db     *sql.DB
-	tables []*queryTable
+
+	mu       sync.Mutex
+	tables   []*queryTable // described by ready
+	ready    bool
+	readyErr error
 }
 
 var _ plugin.Client = (*Client)(nil)
 
-// NewPlugin returns the snowflake-source plugin.
+// NewPlugin returns the snowflake-source plugin, with the spec's JSON schema. Table validation at
+// Init is off: it would log in during Init, whose errors plugin-sdk strips of their class (an
+// unreachable warehouse would read like a bad spec); Tables and Sync log in instead.
 func NewPlugin() *plugin.Plugin {
-	return plugin.NewPlugin(Name, Version, New,
-		plugin.WithKind("source"), plugin.WithTeam("brazesync"), plugin.WithJSONSchema(JSONSchema))
+	p := plugin.NewPlugin(Name, Version, New,
+		plugin.WithKind("source"), plugin.WithTeam("brazesync"), plugin.WithJSONSchema(jsonSchema()))
+	p.SetSkipTableValidation(true)
+	return p
 }
 
-// New validates the spec, logs in, checks the warehouse and describes
-// every query. With opts.NoConnection it returns a client with no tables
-// and does no I/O.
+// New validates the spec and prepares the connection pool; it does no I/O, so its errors are the
+// spec's. Logging in, checking the warehouse and describing the queries happen on the first
+// Tables or Sync (connectOnce), whose errors carry their class (package sourceerr). With
+// opts.NoConnection it returns a client with no tables.
 func New(ctx context.Context, logger zerolog.Logger, specBytes []byte, opts plugin.NewClientOptions) (plugin.Client, error) {
 	c := &Client{logger: logger.With().Str("module", "snowflake-source").Logger()}
 	if opts.NoConnection {
@@ -61,19 +74,30 @@ func New(ctx context.Context, logger zerolog.Logger, specBytes []byte, opts plug
 	}
 	c.db = sql.OpenDB(sf.NewConnector(sf.SnowflakeDriver{}, *cfg))
 	c.db.SetMaxOpenConns(c.spec.FetchConcurrency + 1)
-	if err := c.connect(ctx); err != nil {
-		_ = c.db.Close()
-		return nil, err
+	return c, nil
+}
+
+// connectOnce logs in, checks the warehouse and describes every query, once per process; a
+// failure is kept and returned again.
+func (c *Client) connectOnce(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ready {
+		return c.readyErr
+	}
+	c.ready = true
+	if c.readyErr = c.connect(ctx); c.readyErr != nil {
+		return c.readyErr
 	}
 	for _, q := range c.spec.Queries {
 		t, err := c.describe(ctx, q)
 		if err != nil {
-			_ = c.db.Close()
-			return nil, err
+			c.readyErr = err
+			return err
 		}
 		c.tables = append(c.tables, t)
 	}
-	return c, nil
+	return nil
 }
 
 // driverConfig builds the gosnowflake config. Params must be non-nil or
@@ -114,8 +138,8 @@ func (c *Client) connect(ctx context.Context) error {
 		return c.explain("connecting", "", err)
 	}
 	if !wh.Valid || wh.String == "" {
-		return fmt.Errorf("warehouse %q does not exist or role %q may not use it: Snowflake started the session without a warehouse (GRANT USAGE ON WAREHOUSE %s TO ROLE %s)",
-			c.spec.Warehouse, c.roleName(), c.spec.Warehouse, c.roleName())
+		return sourceerr.NotFound(fmt.Errorf("warehouse %q does not exist or role %q may not use it: Snowflake started the session without a warehouse (GRANT USAGE ON WAREHOUSE %s TO ROLE %s)",
+			c.spec.Warehouse, c.roleName(), c.spec.Warehouse, c.roleName()))
 	}
 	return nil
 }
@@ -127,10 +151,13 @@ func (c *Client) roleName() string {
 	return c.spec.Role
 }
 
-// Tables returns one table per query.
-func (c *Client) Tables(_ context.Context, opts plugin.TableOptions) (schema.Tables, error) {
+// Tables returns one table per query, typed by a describe-only run of each.
+func (c *Client) Tables(ctx context.Context, opts plugin.TableOptions) (schema.Tables, error) {
 	if c.db == nil {
 		return schema.Tables{}, nil // no connection (doc, package): the tables come from the queries
+	}
+	if err := c.connectOnce(ctx); err != nil {
+		return nil, err
 	}
 	all := make(schema.Tables, 0, len(c.tables))
 	for _, t := range c.tables {
@@ -147,15 +174,20 @@ func (c *Client) Close(context.Context) error {
 	return c.db.Close()
 }
 
-// explain turns a driver error into a message that says what to fix,
-// keeping Snowflake's code and query id. It never includes credentials.
+// explain turns a driver error into a message that says what to fix, keeping Snowflake's code
+// and query id, and classifies it for the runner (package sourceerr): refused credentials, a
+// missing role or warehouse and SQL errors are the spec's to fix; an unreachable or failing
+// Snowflake, a timeout and anything unknown may pass on a later run. It never includes
+// credentials.
 func (c *Client) explain(doing, query string, err error) error {
 	var se *sf.SnowflakeError
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s%s: cancelled: %w", doing, query, err)
-	}
-	if !errors.As(err, &se) {
-		return fmt.Errorf("%s%s: %w", doing, query, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return sourceerr.Timeout(fmt.Errorf("%s%s: timed out: %w", doing, query, err))
+	case !errors.As(err, &se):
+		return sourceerr.Retryable(fmt.Errorf("%s%s: %w", doing, query, err))
 	}
 	qid := ""
 	if se.QueryID != "" {
@@ -163,20 +195,46 @@ func (c *Client) explain(doing, query string, err error) error {
 	}
 	switch se.Number {
 	case 390100:
-		return fmt.Errorf("%s: Snowflake refused the login of user %q on account %q: incorrect user name or password (%d): %w", doing, c.spec.User, c.spec.Account, se.Number, err)
+		return sourceerr.Unauthenticated(fmt.Errorf("%s: Snowflake refused the login of user %q on account %q: incorrect user name or password (%d): %w", doing, c.spec.User, c.spec.Account, se.Number, err))
 	case 390144:
-		return fmt.Errorf("%s: Snowflake refused the key-pair login of user %q: the JWT signed with private_key does not match the user's RSA_PUBLIC_KEY (%d): %w", doing, c.spec.User, se.Number, err)
+		return sourceerr.Unauthenticated(fmt.Errorf("%s: Snowflake refused the key-pair login of user %q: the JWT signed with private_key does not match the user's RSA_PUBLIC_KEY (%d): %w", doing, c.spec.User, se.Number, err))
 	case 390303, 390318:
-		return fmt.Errorf("%s: Snowflake refused the OAuth token for user %q: invalid or expired access token (%d): %w", doing, c.spec.User, se.Number, err)
+		return sourceerr.Unauthenticated(fmt.Errorf("%s: Snowflake refused the OAuth token for user %q: invalid or expired access token (%d): %w", doing, c.spec.User, se.Number, err))
 	case 390189:
-		return fmt.Errorf("%s: role %q does not exist or is not granted to user %q (%d): %w", doing, c.spec.Role, c.spec.User, se.Number, err)
+		return sourceerr.PermissionDenied(fmt.Errorf("%s: role %q does not exist or is not granted to user %q (%d): %w", doing, c.spec.Role, c.spec.User, se.Number, err))
 	case 606:
-		return fmt.Errorf("%s%s: no usable warehouse: %q does not exist or role %s may not use it%s: %w", doing, query, c.spec.Warehouse, c.roleName(), qid, err)
+		return sourceerr.NotFound(fmt.Errorf("%s%s: no usable warehouse: %q does not exist or role %s may not use it%s: %w", doing, query, c.spec.Warehouse, c.roleName(), qid, err))
 	case 604:
 		return fmt.Errorf("%s%s: cancelled%s: %w", doing, query, qid, err)
 	}
-	if se.SQLState == "42000" || se.SQLState == "42S02" || se.Number == 2003 || se.Number == 904 || se.Number == 1003 {
-		return fmt.Errorf("%s%s: SQL compilation error%s: %w", doing, query, qid, err)
+	switch {
+	case sqlError(se):
+		what := "SQL error"
+		if strings.HasPrefix(se.SQLState, "42") || se.Number == 2003 || se.Number == 904 || se.Number == 1003 {
+			what = "SQL compilation error"
+		}
+		return sourceerr.Config(fmt.Errorf("%s%s: %s%s: %w", doing, query, what, qid, err))
+	case se.Number >= 260000 && se.Number <= 260004 || se.Number == 260010 || se.Number == 260011:
+		return sourceerr.Config(fmt.Errorf("%s%s: %w", doing, query, err)) // the driver refused the configuration
 	}
-	return fmt.Errorf("%s%s%s: %w", doing, query, qid, err)
+	return sourceerr.Retryable(fmt.Errorf("%s%s%s: %w", doing, query, qid, err))
+}
+
+// sqlError reports an error in the query itself: a compilation error, an unknown object, a data
+// exception. Running the same SQL again fails the same way.
+func sqlError(se *sf.SnowflakeError) bool {
+	switch {
+	case se.Number == 2003 || se.Number == 904 || se.Number == 1003 || se.Number == 2043:
+		return true
+	case len(se.SQLState) == 5:
+		switch se.SQLState[:2] {
+		case "42", "22", "0A", "02":
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Client) logStack(stack []byte) {
+	c.logger.Error().Bytes("stack", stack).Msg("recovered from a panic")
 }

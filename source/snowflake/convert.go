@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/decimal128"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
 // convertColumn turns one column of a driver record into the table's
@@ -81,7 +83,7 @@ func toInt64(mem memory.Allocator, col arrow.Array) (arrow.Array, error) {
 		if isDec {
 			v := dec.Value(i)
 			if !v.FitsInPrecision(18) && (v.Greater(decimal128.FromI64(1<<63-1)) || v.Less(decimal128.FromI64(-1<<63))) {
-				return nil, fmt.Errorf("value %s does not fit in a 64-bit integer; cast the column to VARCHAR", v.BigInt())
+				return nil, fmt.Errorf("row %d: the value does not fit in a 64-bit integer; cast the column to VARCHAR or NUMBER(38,1)", i)
 			}
 			b.Append(v.BigInt().Int64())
 			continue
@@ -123,7 +125,12 @@ func toDecimal(mem memory.Allocator, col arrow.Array, want *arrow.Decimal128Type
 
 // convertRecord builds a record on the table's schema (which carries
 // cq:table_name) from a driver record.
-func convertRecord(mem memory.Allocator, qt *queryTable, rec arrow.Record) (arrow.Record, error) {
+func convertRecord(mem memory.Allocator, qt *queryTable, driverRec arrow.Record) (arrow.Record, error) {
+	rec, err := qt.pushdown.strip(mem, driverRec) // the query's own columns and rows (pushdown_result.go)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
 	if int(rec.NumCols()) != len(qt.cols) {
 		return nil, fmt.Errorf("result has %d columns, the describe had %d", rec.NumCols(), len(qt.cols))
 	}
@@ -137,8 +144,8 @@ func convertRecord(mem memory.Allocator, qt *queryTable, rec arrow.Record) (arro
 	}()
 	for i, c := range qt.cols {
 		a, err := convertColumn(mem, rec.Column(i), c)
-		if err != nil {
-			return nil, fmt.Errorf("column %s (%s): %w", c.name, c.sfType, err)
+		if err != nil { // the query must cast the column: retrying would fail the same way
+			return nil, sourceerr.Config(fmt.Errorf("column %s (%s): %w", c.name, c.sfType, err))
 		}
 		cols[i] = a
 	}

@@ -2,17 +2,13 @@ package snowflake
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
+	"github.com/brazesync/brazesync/test/testbin"
 	"github.com/cloudquery/plugin-sdk/v4/message"
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	"github.com/stretchr/testify/require"
@@ -52,13 +48,15 @@ func specJSON(t *testing.T, s Spec) []byte {
 	return b
 }
 
-// initPlugin runs Init with spec on a fresh plugin.
+// initPlugin runs Init with spec on a fresh plugin, then lists its tables, which logs in and
+// describes the queries (Init itself checks only the spec).
 func initPlugin(t *testing.T, s Spec) (*plugin.Plugin, error) {
 	t.Helper()
 	p := NewPlugin()
 	err := p.Init(context.Background(), specJSON(t, s), plugin.NewClientOptions{})
 	if err == nil {
 		t.Cleanup(func() { _ = p.Close(context.Background()) })
+		_, err = p.Tables(context.Background(), plugin.TableOptions{Tables: []string{"*"}})
 	}
 	return p, err
 }
@@ -82,18 +80,8 @@ func syncAll(t *testing.T, p *plugin.Plugin) map[string][]arrow.Record {
 // paths and the public key.
 func writeKeyPair(t *testing.T) (privPath, pubPath string, pub *rsa.PublicKey) {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	privPath = filepath.Join(dir, "rsa_key.p8")
-	require.NoError(t, os.WriteFile(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
-	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	require.NoError(t, err)
-	pubPath = filepath.Join(dir, "rsa_key.pub")
-	require.NoError(t, os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600))
-	return privPath, pubPath, &key.PublicKey
+	k := testbin.NewKeyPair(t)
+	return k.PrivatePath, k.PublicPath, k.Public
 }
 
 func snowflakeemuOptions() snowflakeemu.Options { return snowflakeemu.Options{} }

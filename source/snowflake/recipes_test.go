@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
@@ -64,9 +66,10 @@ func recipeQueries(t *testing.T, path string) []Query {
 func TestRecipes(t *testing.T) {
 	e := startEmu(t, snowflakeemu.Options{})
 	require.NoError(t, e.SeedCurrents(context.Background(), 3000))
+	lines := seedOrderLines(t, e)
 	files, err := filepath.Glob("../../docs/recipes/snowflake-*.yml")
 	require.NoError(t, err)
-	require.Len(t, files, 4)
+	require.Len(t, files, 6)
 	results := map[string]map[string]map[string]any{} // table → EXTERNAL_ID → column → value
 	for _, f := range files {
 		for _, q := range recipeQueries(t, f) {
@@ -128,6 +131,9 @@ func TestRecipes(t *testing.T) {
 	}
 	require.Positive(t, retained)
 	require.Positive(t, notRetained)
+
+	checkOrderPurchases(t, e, lines)
+	checkSessionMilestones(t, e)
 }
 
 // eachRow reads (text, integer) pairs straight from the emulator's SQLite.
@@ -178,4 +184,170 @@ func byExternalID(t *testing.T, recs []arrow.Record) map[string]map[string]any {
 		}
 	}
 	return out
+}
+
+// orderLine is one row of ORDER_LINES, the orders-like table of snowflake-order-purchases.yml.
+type orderLine struct {
+	order, sku, currency, status string
+	customer, channel, coupon    any // nil: NULL
+	line, qty, cents             int64
+	at                           time.Time
+}
+
+// seedOrderLines creates ORDER_LINES with 300 lines over 14 days: completed and cancelled, with
+// and without a customer, in several currencies (one lower-case, one invalid), quantities 0 to 5.
+func seedOrderLines(t *testing.T, e *snowflakeemu.Emulator) []orderLine {
+	t.Helper()
+	cols := []snowflakeemu.ColumnDef{{Name: "ORDER_ID", Type: "VARCHAR"}, {Name: "LINE_NO", Type: "NUMBER(38,0)"}, {Name: "CUSTOMER_ID", Type: "VARCHAR"},
+		{Name: "SKU", Type: "VARCHAR"}, {Name: "UNIT_PRICE", Type: "NUMBER(12,2)"}, {Name: "CURRENCY", Type: "VARCHAR"}, {Name: "QUANTITY", Type: "NUMBER(38,0)"},
+		{Name: "ORDERED_AT", Type: "TIMESTAMP_NTZ(9)"}, {Name: "STATUS", Type: "VARCHAR"}, {Name: "CHANNEL", Type: "VARCHAR"}, {Name: "COUPON_CODE", Type: "VARCHAR"}}
+	ctx := context.Background()
+	require.NoError(t, e.Catalog().CreateTable(ctx, "ORDER_LINES", cols))
+	var lines []orderLine
+	var rows [][]any
+	for i := int64(0); i < 300; i++ {
+		l := orderLine{order: fmt.Sprintf("o-%d", i/3), line: i % 3, customer: fmt.Sprintf("user_%d", i%70),
+			sku: fmt.Sprintf("SKU-%d", i%23), cents: 100 + (i*7919)%19900, currency: []string{"USD", "EUR", "usd", "XYZ"}[i%4],
+			qty: i % 6, at: snowflakeemu.SeedClock.Add(-time.Duration(i*67) * time.Minute), status: "completed",
+			channel: []any{"web", "app", nil}[i%3], coupon: nil}
+		if i%5 == 0 {
+			l.status = "cancelled"
+		}
+		if i%37 == 0 {
+			l.customer = nil
+		}
+		if i%4 == 1 {
+			l.coupon = "SPRING"
+		}
+		lines = append(lines, l)
+		rows = append(rows, []any{l.order, l.line, l.customer, l.sku, fmt.Sprintf("%d.%02d", l.cents/100, l.cents%100),
+			l.currency, l.qty, l.at, l.status, l.channel, l.coupon})
+	}
+	require.NoError(t, e.Catalog().Insert(ctx, "ORDER_LINES", rows))
+	return lines
+}
+
+// checkOrderPurchases runs snowflake-order-purchases.yml and compares every row, field by field,
+// with the completed lines of the last 7 days computed here.
+func checkOrderPurchases(t *testing.T, e *snowflakeemu.Emulator, lines []orderLine) {
+	t.Helper()
+	got := recipeRows(t, e, "../../docs/recipes/snowflake-order-purchases.yml", "order_purchases", "braze_event_id")
+	want := 0
+	for _, l := range lines {
+		id := fmt.Sprintf("%s-%d", l.order, l.line)
+		r, ok := got[id]
+		if l.status != "completed" || l.customer == nil || l.at.Before(snowflakeemu.SeedClock.AddDate(0, 0, -7)) {
+			require.Falsef(t, ok, "line %s is not a purchase of the last 7 days", id)
+			continue
+		}
+		want++
+		require.Truef(t, ok, "line %s missing", id)
+		require.Equal(t, l.customer, r["EXTERNAL_ID"], id)
+		require.Equal(t, l.sku, r["braze_product_id"], id)
+		require.Equal(t, l.currency, r["braze_currency"], id)
+		require.Equal(t, l.cents, r["braze_price"], id)
+		require.Equal(t, l.qty, r["braze_quantity"], id)
+		require.True(t, l.at.Equal(r["braze_time"].(time.Time)), id)
+		require.Equal(t, l.channel, r["braze[channel]"], id)
+		require.Equal(t, l.coupon, r["braze[coupon]"], id)
+	}
+	require.Positive(t, want)
+	require.Len(t, got, want)
+	t.Logf("order purchases: %d of %d lines", want, len(lines))
+}
+
+// checkSessionMilestones runs snowflake-session-milestone-events.yml and compares it with each
+// user's fifth session start (by time, then id) of the last 30 days, computed here from the raw rows.
+func checkSessionMilestones(t *testing.T, e *snowflakeemu.Emulator) {
+	t.Helper()
+	got := recipeRows(t, e, "../../docs/recipes/snowflake-session-milestone-events.yml", "session_milestones", "SESSION_START_ID")
+	type session struct {
+		id, user, app, platform string
+		at                      int64
+	}
+	byUser := map[string][]session{}
+	rows, err := e.DB().Query(`SELECT ID, EXTERNAL_USER_ID, APP_ID, PLATFORM, TIME FROM USERS_BEHAVIORS_APP_SESSIONSTART WHERE EXTERNAL_USER_ID IS NOT NULL`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var s session
+		require.NoError(t, rows.Scan(&s.id, &s.user, &s.app, &s.platform, &s.at))
+		byUser[s.user] = append(byUser[s.user], s)
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	first := map[string]int64{}
+	eachRow(t, e, "SELECT EXTERNAL_USER_ID, TIME FROM USERS_BEHAVIORS_APP_FIRSTSESSION", func(id string, v int64) { first[id] = v })
+	want := 0
+	for user, ss := range byUser {
+		sort.Slice(ss, func(a, b int) bool { return ss[a].at < ss[b].at || ss[a].at == ss[b].at && ss[a].id < ss[b].id })
+		if len(ss) < 5 || ss[4].at < snowflakeemu.SeedClock.AddDate(0, 0, -30).Unix() {
+			continue
+		}
+		m := ss[4]
+		want++
+		r, ok := got[m.id]
+		require.Truef(t, ok, "milestone %s of %s missing", m.id, user)
+		require.Equal(t, user, r["EXTERNAL_ID"])
+		require.Equal(t, time.Unix(m.at, 0).UTC(), r["REACHED_AT"])
+		require.Equal(t, m.app, r["APP_ID"])
+		require.Equal(t, m.platform, r["PLATFORM"])
+		require.Equal(t, m.at/86400-first[user]/86400, r["DAYS_SINCE_FIRST_SESSION"]) // DATEDIFF counts day boundaries
+	}
+	require.Positive(t, want)
+	require.Len(t, got, want)
+	t.Logf("session milestones: %d of %d users", want, len(byUser))
+}
+
+// recipeRows runs one recipe's query and indexes its rows by the column idCol, each row's values
+// decoded as byExternalID does; an id seen twice fails.
+func recipeRows(t *testing.T, e *snowflakeemu.Emulator, file, table, idCol string) map[string]map[string]any {
+	t.Helper()
+	queries := recipeQueries(t, file)
+	require.Len(t, queries, 1)
+	p, err := initPlugin(t, emuSpec(e, queries[0]))
+	require.NoError(t, err, file)
+	out := map[string]map[string]any{}
+	for _, rec := range syncAll(t, p)[table] {
+		for id, row := range byColumn(t, rec, idCol) {
+			_, dup := out[id]
+			require.Falsef(t, dup, "%s: %s %s twice", file, idCol, id)
+			out[id] = row
+		}
+	}
+	return out
+}
+
+// byColumn indexes one record's rows by the string column col, values decoded as byExternalID does.
+func byColumn(t *testing.T, rec arrow.Record, col string) map[string]map[string]any {
+	t.Helper()
+	idx := rec.Schema().FieldIndices(col)
+	require.Len(t, idx, 1, col)
+	ids := rec.Column(idx[0]).(*array.String)
+	out := map[string]map[string]any{}
+	for r := 0; r < int(rec.NumRows()); r++ {
+		row := map[string]any{}
+		for c, f := range rec.Schema().Fields() {
+			row[f.Name] = cellValue(rec.Column(c), r)
+		}
+		out[ids.Value(r)] = row
+	}
+	return out
+}
+
+// cellValue decodes one cell: nil for NULL, unscaled int64 for decimals, time.Time for timestamps.
+func cellValue(col arrow.Array, r int) any {
+	if col.IsNull(r) {
+		return nil
+	}
+	switch a := col.(type) {
+	case *array.Int64:
+		return a.Value(r)
+	case *array.Decimal128:
+		return a.Value(r).BigInt().Int64()
+	case *array.Timestamp:
+		return a.Value(r).ToTime(a.DataType().(*arrow.TimestampType).Unit)
+	case *array.String:
+		return a.Value(r)
+	}
+	return col.ValueStr(r)
 }

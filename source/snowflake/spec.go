@@ -53,6 +53,9 @@ type Spec struct {
 	Host     string `json:"host,omitempty"`
 	Port     int    `json:"port,omitempty"`
 	Protocol string `json:"protocol,omitempty"`
+	// Where the braze destination keeps its warehouse state (its state: {backend: snowflake}), for
+	// the queries with pushdown: true. It must be in the account this source logs in to.
+	PushdownState *PushdownState `json:"pushdown_state,omitempty"`
 }
 
 // Query is one SQL statement whose result becomes a table.
@@ -62,6 +65,9 @@ type Query struct {
 	// SQL is a single SELECT. Column names are kept as Snowflake returns
 	// them: upper-case unless quoted, so AS "braze[first_name]" survives.
 	SQL string `json:"sql"`
+	// Return only the rows whose attributes differ from the braze destination's warehouse state,
+	// compared in Snowflake, so unchanged rows never leave it (docs/state-snowflake.md).
+	Pushdown bool `json:"pushdown,omitempty"`
 }
 
 // Authenticator names accepted in the spec.
@@ -150,6 +156,9 @@ func (s *Spec) Validate() error {
 			errs = append(errs, fmt.Errorf("queries[%d] (%s): sql is empty", i, q.Name))
 		}
 	}
+	if err := s.validatePushdown(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -184,33 +193,3 @@ func (s *Spec) privateKey() (*rsa.PrivateKey, error) {
 	}
 	return k, nil
 }
-
-// JSONSchema is the spec's JSON schema for plugin.WithJSONSchema.
-const JSONSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "properties": {
-    "account": {"type": "string", "minLength": 1},
-    "user": {"type": "string", "minLength": 1},
-    "authenticator": {"type": "string", "enum": ["snowflake_jwt", "oauth", "snowflake"]},
-    "private_key_path": {"type": "string"},
-    "private_key": {"type": "string"},
-    "token": {"type": "string"},
-    "password": {"type": "string"},
-    "warehouse": {"type": "string", "minLength": 1},
-    "role": {"type": "string"},
-    "database": {"type": "string"},
-    "schema": {"type": "string"},
-    "query_tag": {"type": "string"},
-    "fetch_concurrency": {"type": "integer", "minimum": 1},
-    "login_timeout_seconds": {"type": "integer", "minimum": 1},
-    "host": {"type": "string"},
-    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-    "protocol": {"type": "string", "enum": ["http", "https"]},
-    "queries": {"type": "array", "minItems": 1, "items": {
-      "type": "object", "required": ["name", "sql"],
-      "properties": {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "sql": {"type": "string", "minLength": 1}}
-    }}
-  },
-  "required": ["account", "user", "warehouse", "queries"]
-}`

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	bzschema "github.com/brazesync/brazesync/schema"
 	"reflect"
 	"time"
 
@@ -14,19 +13,26 @@ import (
 	"github.com/cloudquery/plugin-sdk/v4/message"
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 	sf "github.com/snowflakedb/gosnowflake"
+
+	bzschema "github.com/brazesync/brazesync/schema"
+	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
 // MaxRecordRows caps the rows per record sent to the destination, so
 // each IPC message stays small.
 const MaxRecordRows = 8192
 
-// Sync runs each selected query and streams its result.
-func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- message.SyncMessage) error {
+// Sync runs each selected query and streams its result. A panic is recovered into an error naming
+// the query and the rows sent so far, so one result never kills the plugin.
+func (c *Client) Sync(ctx context.Context, opts plugin.SyncOptions, res chan<- message.SyncMessage) (err error) {
+	where := "connecting"
+	defer sourceerr.Recover(&err, func() string { return where }, c.logStack)
 	tables, err := c.Tables(ctx, plugin.TableOptions{Tables: opts.Tables, SkipTables: opts.SkipTables, SkipDependentTables: opts.SkipDependentTables})
 	if err != nil {
 		return err
 	}
 	for _, qt := range c.tables {
+		where = "running query " + qt.query.Name
 		if tables.Get(qt.table.Name) == nil {
 			continue
 		}
@@ -57,13 +63,14 @@ func (c *Client) syncQuery(ctx context.Context, qt *queryTable, res chan<- messa
 	qctx = sf.WithHigherPrecision(qctx)
 	qctx = sf.WithQueryTag(qctx, c.spec.QueryTag)
 	qctx = sf.WithQueryIDChan(qctx, qidCh)
+	qt.pushdown = c.planPushdown(ctx, qt) // nil: the query runs as written (pushdown.go)
 	start := time.Now()
 	err = conn.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return errors.New("driver connection cannot run queries")
 		}
-		rows, err := qc.QueryContext(qctx, qt.query.SQL, nil)
+		rows, err := qc.QueryContext(qctx, qt.pushdown.querySQL(qt), nil)
 		if err != nil {
 			return err
 		}
@@ -77,6 +84,7 @@ func (c *Client) syncQuery(ctx context.Context, qt *queryTable, res chan<- messa
 			return err
 		}
 		total, known := totalRows(rows)
+		total = qt.pushdown.rowsTotal(total)
 		c.logger.Info().Str("table", qt.query.Name).Str("query_id", sfRows.GetQueryID()).
 			Int64("rows", total).Bool("rows_known", known).Int("batches", len(batches)).Msg("query finished, streaming result")
 		if known {
@@ -84,7 +92,10 @@ func (c *Client) syncQuery(ctx context.Context, qt *queryTable, res chan<- messa
 		}
 		sent, err := c.stream(ctx, qt, batches, res)
 		if err == nil && known && sent != total {
-			err = fmt.Errorf("streamed %d rows but Snowflake reported %d", sent, total)
+			err = sourceerr.Retryable(fmt.Errorf("streamed %d rows but Snowflake reported %d", sent, total))
+		}
+		if err == nil {
+			err = qt.pushdown.finish(c.logger, qt.query.Name, sent)
 		}
 		c.logger.Info().Str("table", qt.query.Name).Int64("rows", sent).Dur("took", time.Since(start)).Msg("query streamed")
 		return err
@@ -158,8 +169,10 @@ func (c *Client) stream(ctx context.Context, qt *queryTable, batches []*sf.Arrow
 				return
 			}
 			go func() {
-				recs, err := b.WithContext(ctx).Fetch()
-				results[i] <- fetched{recs, err}
+				var f fetched
+				defer func() { results[i] <- f }()
+				defer sourceerr.Recover(&f.err, func() string { return fmt.Sprintf("fetching result chunk %d", i+1) }, c.logStack)
+				f.recs, f.err = b.WithContext(ctx).Fetch()
 			}()
 		}
 	}()
@@ -176,6 +189,9 @@ func (c *Client) stream(ctx context.Context, qt *queryTable, batches []*sf.Arrow
 			return sent, fmt.Errorf("fetching result chunk %d of %d: %w", i+1, len(batches), f.err)
 		}
 		n, err := c.sendBatch(ctx, mem, qt, *f.recs, res)
+		if err != nil {
+			err = fmt.Errorf("result chunk %d, after %d rows: %w", i+1, sent+n, err)
+		}
 		sent += n
 		releaseAll(*f.recs)
 		<-window

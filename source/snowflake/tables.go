@@ -16,6 +16,8 @@ type queryTable struct {
 	table  *schema.Table
 	schema *arrow.Schema // table.ToArrowSchema(), built once
 	cols   []colSpec
+	// pushdown is the query's diff pushdown during a sync, nil without one (pushdown.go).
+	pushdown *pushdown
 }
 
 // colSpec is what converting one column needs: Snowflake's type and scale

@@ -17,7 +17,7 @@ import (
 )
 
 // Braze's /users/track ceiling: 3,000 requests per 3 s per workspace, 75 objects each
-// (reference/braze-api.md §1.5, §1.6).
+// (docs/braze-api.md §1.5, §1.6).
 const (
 	brazeRequestsPerSec = 1000.0
 	brazeRowsPerSec     = brazeRequestsPerSec * 75

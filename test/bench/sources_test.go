@@ -1,64 +1,20 @@
 package bench
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
+	"strconv"
 	"testing"
 
+	"github.com/brazesync/brazesync/source/looker"
+	"github.com/brazesync/brazesync/source/snowflake"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
-// snowflakeSpec reads one row per user from the emulator's Currents data; %s slots:
-// key file, host, port.
-const snowflakeSpec = `
-kind: source
-spec:
-  name: snowflake
-  path: {{BIN}}/snowflake-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    account: EMU
-    user: BRAZESYNC
-    private_key_path: %q
-    warehouse: COMPUTE_WH
-    role: SYNC_ROLE
-    host: %q
-    port: %s
-    protocol: http
-    queries:
-      - name: first_sessions
-        sql: >-
-          SELECT EXTERNAL_USER_ID AS EXTERNAL_ID, PLATFORM AS "braze[platform]",
-          TIME AS "braze[first_session_at]", SESSION_ID AS "braze[first_session]",
-          APP_ID AS "braze[app]" FROM USERS_BEHAVIORS_APP_FIRSTSESSION
-`
-
-// lookerSpec runs the seeded typed Look (json_detail); %s slots: base URL; %d: Look id.
-const lookerSpec = `
-kind: source
-spec:
-  name: looker
-  path: {{BIN}}/looker-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    base_url: %q
-    client_id: brazesync
-    client_secret_env: BENCH_LOOKER_SECRET
-    tables:
-      - name: typed_users
-        look_id: %d
-        limit: -1
-`
+// firstSessions reads one row per user from the emulator's Currents data.
+const firstSessions = `SELECT EXTERNAL_USER_ID AS EXTERNAL_ID, PLATFORM AS "braze[platform]",
+TIME AS "braze[first_session_at]", SESSION_ID AS "braze[first_session]",
+APP_ID AS "braze[app]" FROM USERS_BEHAVIORS_APP_FIRSTSESSION`
 
 // lookTyped is lookeremu.LookTyped (numbers, yesno, dates and times), kept literal so
 // the suite does not need the Looker emulator's package to build.
@@ -72,21 +28,30 @@ func BenchmarkSources(b *testing.B) {
 	rows := runsFromEnv("BENCH_SOURCE_ROWS", 250_000)
 	braze := startEmulator(b, "--rate-limit", "-1")
 	b.Run("snowflake", func(b *testing.B) {
-		keyPath, pubPath := keyPair(b)
-		sf := startProc(b, nil, "emulator", "snowflake", "--listen", "127.0.0.1:0", "--public-key", pubPath,
+		key := testbin.NewKeyPair(b)
+		sf := startProc(b, nil, "emulator", "snowflake", "--listen", "127.0.0.1:0", "--public-key", key.PublicPath,
 			"--seed-users", fmt.Sprint(rows), "--seed-all-types=false")
 		u, err := url.Parse(sf.url)
 		if err != nil {
 			b.Fatal(err)
 		}
-		spec := testbin.Spec(fmt.Sprintf(snowflakeSpec, keyPath, u.Hostname(), u.Port()), testbin.BrazeDestination("BENCH", "rate_limit: -1"))
+		port, err := strconv.Atoi(u.Port())
+		if err != nil {
+			b.Fatal(err)
+		}
+		src := testbin.SnowflakeSource(snowflake.Spec{Account: "EMU", User: "BRAZESYNC", PrivateKeyPath: key.PrivatePath,
+			Warehouse: "COMPUTE_WH", Role: "SYNC_ROLE", Host: u.Hostname(), Port: port, Protocol: "http",
+			Queries: []snowflake.Query{{Name: "first_sessions", SQL: firstSessions}}})
+		spec := testbin.Spec(src, testbin.BrazeDestination("BENCH", "rate_limit: -1"))
 		sourceFigures(b, "snowflake-sourc", "snowflake", braze, sf, spec, rows)
 	})
 	b.Run("looker", func(b *testing.B) {
 		const secret = "bench-looker-secret-41"
 		lk := startProc(b, []string{"LOOKEREMU_CLIENT_SECRET=" + secret}, "emulator", "looker", "--listen", "127.0.0.1:0",
 			"--rows", fmt.Sprint(rows))
-		spec := testbin.Spec(fmt.Sprintf(lookerSpec, lk.url, lookTyped), testbin.BrazeDestination("BENCH", "rate_limit: -1"))
+		src := testbin.LookerSource(looker.Spec{BaseURL: lk.url, ClientID: "brazesync", ClientSecretEnv: "BENCH_LOOKER_SECRET",
+			Tables: []looker.TableSpec{{Name: "typed_users", LookID: lookTyped, Limit: "-1"}}})
+		spec := testbin.Spec(src, testbin.BrazeDestination("BENCH", "rate_limit: -1"))
 		sourceFigures(b, "looker-source", "looker", braze, lk, spec, rows, "BENCH_LOOKER_SECRET="+secret)
 	})
 }
@@ -115,24 +80,4 @@ func sourceFigures(b *testing.B, proc, label string, braze, srcEmu *emulatorProc
 		Value: collect(runs, func(r syncRun) float64 { return mib(r.procs[proc].Peak) }), Unit: "MiB", Target: "<= 150", Runs: n})
 	record(figure{Bench: "sources", Name: "  " + label + ": emulator CPU per 1M", Value: median(emuCPU), Unit: "core-s", Runs: n,
 		Note: "the " + label + " emulator's own cost, not brazesync's"})
-}
-
-// keyPair writes an RSA private key (PKCS#8, for the source) and its public key (for the
-// emulator) into a temporary folder.
-func keyPair(b *testing.B) (keyPath, pubPath string) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	keyPath, pubPath = filepath.Join(dir, "rsa_key.p8"), filepath.Join(dir, "rsa_key.pub")
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return keyPath, pubPath
 }

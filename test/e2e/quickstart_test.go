@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/sampledata"
@@ -118,19 +117,13 @@ func checkUser(t *testing.T, emu *brazeemu.Emulator, u sampledata.User) {
 // checkDeadLetters: exactly the rows with a bad email are there, each naming its column.
 func checkDeadLetters(t *testing.T, path string, users []sampledata.User) {
 	t.Helper()
-	f, err := os.Open(path)
+	lines, err := destination.ReadDeadLetters(path)
 	if err != nil {
-		t.Fatalf("dead-letter file: %v", err)
+		t.Fatal(err)
 	}
-	defer f.Close()
 	var got []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var l struct{ Key, Reason, Column string }
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("dead letter is not JSON: %v", err)
-		}
-		if l.Reason != "invalid_value" || l.Column != "email" {
+	for _, l := range lines {
+		if l.Reason != destination.ReasonInvalidValue || l.Column != "email" {
 			t.Errorf("dead letter %+v: want invalid_value on column email", l)
 		}
 		got = append(got, l.Key)

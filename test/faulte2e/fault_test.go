@@ -1,7 +1,6 @@
 package faulte2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -20,15 +19,6 @@ import (
 )
 
 const apiKey = "sk-faulte2e-SECRET-77aa"
-
-// deadLetter is the part of a dead-letter line this test checks.
-type deadLetter struct {
-	Table  string `json:"table"`
-	Row    int64  `json:"row"`
-	Key    string `json:"key"`
-	Reason string `json:"reason"`
-	Detail string `json:"detail"`
-}
 
 // Phase 1 faults answer without applying anything, and include minor errors. Phase 2 adds faults
 // that apply the request and then lose the answer (reset, truncation). They are kept apart because
@@ -99,7 +89,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	// Every row is delivered, skipped or dead-lettered, exactly once.
 	dead := readDeadLetters(t, spec.DeadLetterFile)
 	assert.Equal(t, rep.Rejected(), int64(len(dead)), "one dead-letter line per rejected row")
-	deadRows := map[int64]deadLetter{}
+	deadRows := map[int64]destination.DeadLetterLine{}
 	byReason := map[string]int64{}
 	for _, d := range dead {
 		_, dup := deadRows[d.Row]
@@ -119,7 +109,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 			assert.False(t, isDead, "row %d is skipped and dead-lettered", i)
 		case len(*r.Name) > 255:
 			require.True(t, isDead, "row %d has a 300-character name", i)
-			assert.Equal(t, "invalid_value", d.Reason)
+			assert.Equal(t, destination.ReasonInvalidValue, d.Reason)
 		case *r.ID == "null":
 			require.True(t, isDead, "row %d has a blocked external_id", i)
 			assert.Contains(t, d.Detail, "blacklisted")
@@ -153,7 +143,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 }
 
 // expectedProfiles applies the delivered rows in row order: per attribute the last non-null value.
-func expectedProfiles(rows []row, dead map[int64]deadLetter) map[string]map[string]any {
+func expectedProfiles(rows []row, dead map[int64]destination.DeadLetterLine) map[string]map[string]any {
 	want := map[string]map[string]any{}
 	for i, r := range rows {
 		if r.ID == nil {
@@ -177,24 +167,15 @@ func expectedProfiles(rows []row, dead map[int64]deadLetter) map[string]map[stri
 	return want
 }
 
-func readDeadLetters(t *testing.T, path string) []deadLetter {
+// readDeadLetters decodes the dead-letter file, which must not hold the API key.
+func readDeadLetters(t *testing.T, path string) []destination.DeadLetterLine {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.NotContains(t, string(raw), apiKey, "the API key never reaches the dead-letter file")
-	var out []deadLetter
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var d deadLetter
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &d))
-		out = append(out, d)
-	}
-	require.NoError(t, sc.Err())
-	return out
+	lines, err := destination.ReadDeadLetters(path)
+	require.NoError(t, err)
+	return lines
 }
 
 func mustJSON(t testing.TB, v any) []byte {

@@ -10,33 +10,10 @@ import (
 
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	lookersrc "github.com/brazesync/brazesync/source/looker"
 	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
-
-const specTmpl = `
-kind: source
-spec:
-  name: looker
-  path: {{BIN}}/looker-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    base_url: %q
-    client_id: %q
-    client_secret_env: LOOKER_CLIENT_SECRET
-    tables:
-      - name: typed_users
-        look_id: %d
-        limit: -1
-      - name: scenario_users
-        query:
-          model: %s
-          view: %s
-          fields: [users.external_id, users.field_1, users.field_2, users.untagged]
-          limit: -1
-`
 
 // TestLookerLookToBrazeRowByRow: a saved Look (typed attributes) and an
 // inline query go through looker-source → brazesync → the Braze emulator;
@@ -51,7 +28,13 @@ func TestLookerLookToBrazeRowByRow(t *testing.T) {
 	looker := emutest.Looker(t, opts)
 	braze := emutest.Braze(t, brazeemu.Options{APIKeys: []string{apiKey}})
 
-	spec := testbin.Spec(fmt.Sprintf(specTmpl, looker.URL(), looker.ClientID(), lookeremu.LookTyped, lookeremu.SeedModel, lookeremu.SeedView), testbin.BrazeDestination("LOOKER_E2E"))
+	src := testbin.LookerSource(lookersrc.Spec{BaseURL: looker.URL(), ClientID: looker.ClientID(), ClientSecretEnv: "LOOKER_CLIENT_SECRET",
+		Tables: []lookersrc.TableSpec{
+			{Name: "typed_users", LookID: lookeremu.LookTyped, Limit: "-1"},
+			{Name: "scenario_users", Query: &lookersrc.SpecQuery{Model: lookeremu.SeedModel, View: lookeremu.SeedView,
+				Fields: []string{"users.external_id", "users.field_1", "users.field_2", "users.untagged"}, Limit: "-1"}},
+		}})
+	spec := testbin.Spec(src, testbin.BrazeDestination("LOOKER_E2E"))
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{
 		"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": braze.URL(), "LOOKER_CLIENT_SECRET": secret}})
 	if res.Code != 0 {

@@ -6,19 +6,16 @@ package snowflakee2e
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
+	"github.com/brazesync/brazesync/source/snowflake"
 	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
@@ -34,28 +31,6 @@ FROM ALL_TYPES`
 const semiStructuredQuery = `SELECT 'sf_' || ID AS EXTERNAL_ID,
   ATTRS AS "braze[sf_variant]", TAGS AS "braze[sf_array]", PREFS AS "braze[sf_object]"
 FROM ALL_TYPES`
-
-const specTmpl = `
-kind: source
-spec:
-  name: snowflake
-  path: {{BIN}}/snowflake-source
-  registry: local
-  tables: ["*"]
-  destinations: [braze]
-  spec:
-    account: EMU
-    user: BRAZESYNC
-    private_key_path: %q
-    warehouse: COMPUTE_WH
-    role: SYNC_ROLE
-    host: %q
-    port: %d
-    protocol: http
-    queries:
-      - name: all_types
-        sql: %q
-`
 
 func TestSnowflakeToBrazeScalarTypes(t *testing.T) {
 	runAndCheck(t, scalarQuery, map[string]map[string]string{
@@ -84,17 +59,8 @@ func TestSnowflakeToBrazeSemiStructured(t *testing.T) {
 // runAndCheck syncs query (key-pair login) into the Braze emulator and
 // compares each profile's custom attributes with want.
 func runAndCheck(t *testing.T, query string, want map[string]map[string]string, rejected ...string) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	keyPath := filepath.Join(dir, "rsa_key.p8")
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sf, err := snowflakeemu.NewStarted(snowflakeemu.Options{PublicKey: &key.PublicKey, Now: snowflakeemu.SeedClock})
+	key := testbin.NewKeyPair(t)
+	sf, err := snowflakeemu.NewStarted(snowflakeemu.Options{PublicKey: key.Public, Now: snowflakeemu.SeedClock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +71,10 @@ func runAndCheck(t *testing.T, query string, want map[string]map[string]string, 
 	const apiKey = "e2e-snowflake-key-31c9"
 	braze := emutest.Braze(t, brazeemu.Options{APIKeys: []string{apiKey}})
 	host, port := sf.HostPort()
-	spec := testbin.Spec(fmt.Sprintf(specTmpl, keyPath, host, port, query), testbin.BrazeDestination("LOOKER_EXPORT"))
+	src := testbin.SnowflakeSource(snowflake.Spec{Account: "EMU", User: "BRAZESYNC", PrivateKeyPath: key.PrivatePath,
+		Warehouse: "COMPUTE_WH", Role: "SYNC_ROLE", Host: host, Port: port, Protocol: "http",
+		Queries: []snowflake.Query{{Name: "all_types", SQL: query}}})
+	spec := testbin.Spec(src, testbin.BrazeDestination("LOOKER_EXPORT"))
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": braze.URL()}})
 	if res.Code != 0 {
 		t.Fatalf("brazesync sync: exit %d\n%s", res.Code, res.Stderr)
@@ -119,10 +88,13 @@ func runAndCheck(t *testing.T, query string, want map[string]map[string]string, 
 	if len(profiles) != len(want) {
 		t.Fatalf("Braze holds %d profiles, want %d (the NULL-id row is skipped)", len(profiles), len(want))
 	}
-	dead, _ := os.ReadFile(filepath.Join(res.Dir, "dead.jsonl"))
+	dead, err := destination.ReadDeadLetters(filepath.Join(res.Dir, "dead.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range rejected {
-		if !strings.Contains(string(dead), `"key":"`+id+`"`) {
-			t.Errorf("row %s is not in the dead-letter file:\n%s", id, dead)
+		if !slices.ContainsFunc(dead, func(l destination.DeadLetterLine) bool { return l.Key == id }) {
+			t.Errorf("row %s is not in the dead-letter file: %+v", id, dead)
 		}
 	}
 	for id, attrs := range want {

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/cloudquery/plugin-sdk/v4/serve"
 	"github.com/hashicorp/go-plugin"
@@ -14,14 +16,19 @@ import (
 
 	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/destination/pluginserver"
+	"github.com/brazesync/brazesync/plugin/lifeline"
 	"github.com/brazesync/brazesync/plugin/shared"
 )
 
 func main() {
 	// go-plugin's host sets the handshake cookie; anything else is a CloudQuery (or human) invocation.
 	if _, ok := os.LookupEnv(shared.Handshake.MagicCookieKey); ok {
+		lifeline.Hold()
 		serveGoPlugin()
 		return
+	}
+	if lifeline.Managed(os.Args[1:]) {
+		lifeline.Hold()
 	}
 	if err := serve.Plugin(destination.NewPlugin()).Serve(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -37,6 +44,10 @@ func serveGoPlugin() {
 	zerolog.TimestampFieldName = "@timestamp"
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000000Z07:00"
 	log := zerolog.New(os.Stderr).With().Timestamp().Str("@module", "braze-destination").Logger()
+	// The host runs the shutdown (drain, then abort, over RPC) and must get the final report, so a
+	// SIGTERM sent to the whole process group must not end this process first; go-plugin already
+	// ignores SIGINT. If the host itself is gone, the lifeline ends this process.
+	signal.Ignore(syscall.SIGTERM)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: shared.Handshake,
 		Plugins:         pluginserver.New(log).Plugins(),

@@ -1,59 +1,101 @@
-// Command brazesync runs syncs from warehouse queries into Braze, and the local emulators.
+// Command brazesync runs syncs from warehouse queries into Braze, checks sync specs, and serves the
+// local emulators and the Looker Action Hub.
 //
-//	brazesync sync SPEC.yml [SPEC.yml…]     run a sync (CloudQuery sync spec files)
-//	brazesync emulator braze|snowflake|looker …   run a local emulator
-//	brazesync action-hub …                  serve the Looker Action Hub
-//	brazesync version
+// Each command lives in its own file as a newXCmd constructor; newRootCmd registers them. Commands
+// end the process with an exit code by returning exitWith(code); any other error is a command line
+// that cannot run (unknown command or flag, bad flag value) and exits with exitUsage.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/brazesync/brazesync/plugin/runner"
 )
 
 // version is stamped by the build (-ldflags -X main.version=…).
 var version = "development"
 
-const usage = `usage:
-  brazesync sync [flags] SPEC.yml [SPEC.yml…]   run a sync; see brazesync sync -h
-  brazesync check [flags] SPEC.yml [SPEC.yml…]  check a spec without changing any profile
-  brazesync emulator braze|snowflake|looker [flags]   run a local emulator
-  brazesync action-hub [flags]                  serve the Looker Action Hub (token: action-hub token)
-  brazesync version
-`
+// exitUsage is the exit code of a command line that cannot run: sync's configuration code, which
+// check.ExitConfig equals, as docs/operations.md documents.
+const exitUsage = runner.ExitConfig
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "brazesync",
+		Short: "Push warehouse query results into Braze as profile updates",
+		Long: "brazesync pushes the users a Snowflake query, a Looker Look or a file returns into Braze /users/track,\n" +
+			"at Braze's rate limit, retried, with every row accounted for. A sync spec is a CloudQuery sync spec.",
+		Version:       version,
+		SilenceErrors: true, // execute prints errors, with the exit code the docs promise
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
+			return exitWith(exitUsage)
+		},
 	}
-	switch args[0] {
-	case "sync":
-		return syncCmd(ctx, args[1:], stdout, stderr)
-	case "check":
-		return checkCmd(ctx, args[1:], stdout, stderr)
-	case "emulator":
-		return emulatorCmd(ctx, args[1:], stdout, stderr)
-	case "action-hub":
-		return actionHubCmd(ctx, args[1:], stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "brazesync", version)
+	root.SetVersionTemplate("brazesync {{.Version}}\n")
+	root.AddCommand(newSyncCmd(), newCheckCmd(), newEmulatorCmd(), newActionHubCmd(), newVersionCmd())
+	return root
+}
+
+// execute runs one command line and returns the process's exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	var code exitCode
+	switch {
+	case err == nil:
 		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+	case errors.As(err, &code):
+		return int(code)
 	}
-	fmt.Fprintf(stderr, "brazesync: unknown command %q\n%s", args[0], usage)
-	return 2
+	if cmd == nil {
+		cmd = root
+	}
+	fmt.Fprintf(stderr, "%s: %v%s\nRun '%s --help' for usage.\n", cmd.CommandPath(), err, dashHint(cmd, err), cmd.CommandPath())
+	return exitUsage
+}
+
+// exitCode ends the process with that code; the command has already said why.
+type exitCode int
+
+func (c exitCode) Error() string { return "exit status " + strconv.Itoa(int(c)) }
+
+// exitWith is the error a command returns to end with code: nil for 0, so cobra sees success.
+func exitWith(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return exitCode(code)
+}
+
+var singleDash = regexp.MustCompile(`in -([A-Za-z][A-Za-z0-9-]+)`)
+
+// dashHint helps a user of the old single-dash spelling (-report): long flags take two dashes.
+func dashHint(cmd *cobra.Command, err error) string {
+	m := singleDash.FindStringSubmatch(err.Error())
+	if m == nil || cmd.Flags().Lookup(m[1]) == nil {
+		return ""
+	}
+	return " (long flags take two dashes: --" + m[1] + ")"
 }

@@ -1,59 +1,94 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
-	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/brazesync/brazesync/plugin/runner"
 )
 
-func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	reportPath := fs.String("report", "brazesync-report.json", "write the JSON run report here (- for stdout)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	logLevel := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
-	progress := fs.String("progress", "auto", "progress display: auto (live on a terminal, lines otherwise), tty, plain, none")
-	interval := fs.Duration("progress-interval", 10*time.Second, "how often plain progress lines are logged")
-	stall := fs.Duration("stall-timeout", 5*time.Minute, "kill a destination plugin that makes no progress for this long")
-	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may take")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: brazesync sync [flags] SPEC.yml [SPEC.yml…]")
-		fs.PrintDefaults()
+// progressModes are the values of sync's --progress.
+var progressModes = []string{"auto", "tty", "plain", "none"}
+
+// syncFlags are the flags of `brazesync sync`. A new flag is a field here, a line in register and,
+// when the runner needs it, a line in options.
+type syncFlags struct {
+	report, logFormat, logLevel, progress           string
+	progressInterval, stallTimeout, shutdownTimeout time.Duration
+}
+
+func newSyncCmd() *cobra.Command {
+	var f syncFlags
+	cmd := &cobra.Command{
+		Use:   "sync [flags] SPEC.yml [SPEC.yml…]",
+		Short: "Run a sync: the sources' rows into Braze, with a run report",
+		Long: "Run a sync from CloudQuery sync spec files (kind: source and kind: destination documents).\n" +
+			"Flags may come before or after the spec files.\n\n" +
+			"Exit codes: 0 success · 1 failed (delivery, rejections over max_rejected_rows) · 2 configuration ·\n" +
+			"3 Braze refused the key or is unreachable · 4 a plugin failed · 130 cancelled (report still written).",
+		ValidArgsFunction: specFileArgs,
+		RunE:              f.run,
 	}
-	if err := fs.Parse(args); err != nil {
-		return runner.ExitConfig
-	}
-	log, err := newLogger(stderr, *logFormat, *logLevel)
+	f.register(cmd)
+	return cmd
+}
+
+func (f *syncFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.report, "report", "brazesync-report.json", `write the JSON run report here (- for stdout, "" for none)`)
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&f.progress, "progress", "auto", "progress display: auto (live on a terminal, lines otherwise), tty, plain, none")
+	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often plain progress lines are logged")
+	fs.DurationVar(&f.stallTimeout, "stall-timeout", 5*time.Minute, "kill a destination plugin that makes no progress for this long")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may take")
+	completeValues(cmd, "log-format", logFormats)
+	completeValues(cmd, "log-level", logLevels)
+	completeValues(cmd, "progress", progressModes)
+}
+
+// options turns the flags into the runner's options; a bad value is a usage error.
+func (f *syncFlags) options(specs []string, stderr io.Writer) (runner.Options, error) {
+	log, err := newLogger(stderr, f.logFormat, f.logLevel)
 	if err != nil {
-		fmt.Fprintln(stderr, "brazesync:", err)
-		return runner.ExitConfig
+		return runner.Options{}, err
 	}
-	opts := runner.Options{SpecFiles: fs.Args(), ReportPath: *reportPath, Log: log,
-		StallTimeout: *stall, ShutdownTimeout: *shutdown, ProgressInterval: *interval}
-	if *reportPath == "-" {
-		opts.ReportPath = ""
+	if !slices.Contains(progressModes, f.progress) {
+		return runner.Options{}, fmt.Errorf("--progress: %q is not one of auto, tty, plain, none", f.progress)
 	}
-	setProgress(&opts, *progress, stderr)
-	rep, err := runner.Run(ctx, opts)
+	opts := runner.Options{SpecFiles: specs, ReportPath: f.report, Log: log,
+		StallTimeout: f.stallTimeout, ShutdownTimeout: f.shutdownTimeout, ProgressInterval: f.progressInterval}
+	if f.report == "-" {
+		opts.ReportPath = "" // printed on stdout instead, after the run
+	}
+	setProgress(&opts, f.progress, stderr)
+	return opts, nil
+}
+
+func (f *syncFlags) run(cmd *cobra.Command, specs []string) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	opts, err := f.options(specs, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := runner.Run(cmd.Context(), opts)
 	fmt.Fprint(stderr, rep.Summary())
-	if *reportPath == "-" {
+	if f.report == "-" {
 		writeReportTo(stdout, rep)
-	} else if *reportPath != "" {
-		fmt.Fprintf(stderr, "  report:         %s\n", *reportPath)
+	} else if f.report != "" {
+		fmt.Fprintf(stderr, "  report:         %s\n", f.report)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "brazesync: error:", err)
 	}
-	return runner.ExitCode(err)
+	return exitWith(runner.ExitCode(err))
 }
 
 func setProgress(opts *runner.Options, mode string, stderr io.Writer) {
@@ -73,26 +108,6 @@ func setProgress(opts *runner.Options, mode string, stderr io.Writer) {
 	if isTTY {
 		opts.ProgressInterval = 250 * time.Millisecond
 	}
-}
-
-func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil || level == "" {
-		return zerolog.Logger{}, fmt.Errorf("--log-level: %q is not one of trace, debug, info, warn, error", level)
-	}
-	quiet := func(w io.Writer) io.Writer {
-		if lvl <= zerolog.DebugLevel {
-			return w
-		}
-		return runner.QuietWriter(w)
-	}
-	switch format {
-	case "json":
-		return zerolog.New(quiet(w)).Level(lvl).With().Timestamp().Logger(), nil
-	case "text":
-		return zerolog.New(quiet(zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339})).Level(lvl).With().Timestamp().Logger(), nil
-	}
-	return zerolog.Logger{}, fmt.Errorf("--log-format: %q is not one of text, json", format)
 }
 
 // writeReportTo prints the report as one line of JSON, so an orchestrator that keeps the last line

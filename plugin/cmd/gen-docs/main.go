@@ -1,5 +1,6 @@
-// Command gen-docs regenerates docs/configuration.md from the plugins' Spec structs. Run it from the
-// repository root: go run ./plugin/cmd/gen-docs
+// Command gen-docs regenerates docs/configuration.md from the plugins' registered JSON schemas and
+// the Spec structs' doc comments (see package docs/gen). Run it from the repository root:
+// go run ./plugin/cmd/gen-docs
 package main
 
 import (

@@ -4,14 +4,22 @@ package main
 
 import (
 	"context"
-	"log"
+	"fmt"
+	"os"
 
-	"github.com/brazesync/brazesync/source/looker"
 	"github.com/cloudquery/plugin-sdk/v4/serve"
+
+	"github.com/brazesync/brazesync/plugin/lifeline"
+	"github.com/brazesync/brazesync/source/looker"
 )
 
 func main() {
+	// Launched by a host (brazesync, the CloudQuery CLI): exit when it is gone, never outlive it.
+	if lifeline.Managed(os.Args[1:]) {
+		lifeline.Hold()
+	}
 	if err := serve.Plugin(looker.NewPlugin()).Serve(context.Background()); err != nil {
-		log.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 }

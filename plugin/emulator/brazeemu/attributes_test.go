@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestCustomAttributeOperations covers braze-api.md §2.1-2.3: remove, add+remove,
+// TestCustomAttributeOperations covers docs/braze-api.md §2.1-2.3: remove, add+remove,
 // array caps, inc, null unsets, nested overwrite vs _merge_objects, 255-character
 // strings, date coercion and names.
 func TestCustomAttributeOperations(t *testing.T) {

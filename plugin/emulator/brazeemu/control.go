@@ -15,6 +15,8 @@ import (
 //	GET    /_emulator/profiles        all profiles (Profiles order)
 //	POST   /_emulator/profiles        seed: a JSON Profile or array of Profiles
 //	GET    /_emulator/profiles/{id}   one profile by external_id (path-escaped), or 404
+//	GET    /_emulator/events          every recorded event with its user (Events)
+//	GET    /_emulator/purchases       every recorded purchase with its user (Purchases)
 //	GET    /_emulator/stats           Stats
 //	POST   /_emulator/reset           Reset
 //	GET    /_emulator/faults          current faults with fired counts
@@ -45,6 +47,8 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, p)
+	case (rest == "events" || rest == "purchases") && r.Method == http.MethodGet:
+		e.controlEventLog(w, rest)
 	case rest == "stats" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, e.Stats())
 	case rest == "reset" && r.Method == http.MethodPost:

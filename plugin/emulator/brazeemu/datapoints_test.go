@@ -2,7 +2,7 @@ package brazeemu
 
 import "testing"
 
-// TestDataPoints covers braze-api.md §7: every attribute write costs a data point,
+// TestDataPoints covers docs/braze-api.md §7: every attribute write costs a data point,
 // changed or not; subscription states, country, language and push tokens are free;
 // a whole-array set costs 1, add costs 1 per value; each nested key counts; each event
 // and purchase and each of their properties count; identifiers and skipped objects are

@@ -2,7 +2,7 @@
 // POST /users/export/ids) for tests, benchmarks and manual runs.
 //
 // It speaks the real wire protocol over real HTTP, so the destination's client code is
-// exercised end to end. Behaviour follows /work/shared/reference/braze-api.md; where the
+// exercised end to end. Behaviour follows docs/braze-api.md; where the
 // reference marks a behaviour as unconfirmed, the choice made here is written next to
 // the code and in docs/emulator-braze.md.
 //
@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-// Permission names used by Braze REST API keys (braze-api.md §1.1, §5).
+// Permission names used by Braze REST API keys (docs/braze-api.md §1.1, §5).
 const (
 	PermUsersTrack     = "users.track"
 	PermUsersExportIDs = "users.export.ids"
@@ -31,14 +31,14 @@ const (
 // Defaults for Options fields left at their zero value.
 const (
 	// DefaultObjectCap is the current per-request total of attributes+events+purchases
-	// (braze-api.md §1.5). MAU contracts use 50.
+	// (docs/braze-api.md §1.5). MAU contracts use 50.
 	DefaultObjectCap = 75
 	// DefaultRateLimit and DefaultRateWindow are the /users/track burst limit from
-	// 2024-10-28 (braze-api.md §1.6).
+	// 2024-10-28 (docs/braze-api.md §1.6).
 	DefaultRateLimit  = 3000
 	DefaultRateWindow = 3 * time.Second
 	// DefaultExportRateLimit per DefaultExportRateWindow is the pre-2024-08-22 limit of
-	// /users/export/ids (braze-api.md §1.6 "Other limits").
+	// /users/export/ids (docs/braze-api.md §1.6 "Other limits").
 	DefaultExportRateLimit  = 2500
 	DefaultExportRateWindow = time.Minute
 	// DefaultMaxBodyBytes bounds a request body. Braze documents no byte limit for
@@ -98,7 +98,7 @@ type Options struct {
 }
 
 // DefaultBlockedExternalIDs are placeholder IDs Braze treats as dummy IDs. Braze does
-// not publish its list (braze-api.md §1.3); these are the obvious placeholders.
+// not publish its list (docs/braze-api.md §1.3); these are the obvious placeholders.
 var DefaultBlockedExternalIDs = []string{"null", "undefined", "nil", "none", "n/a"}
 
 func (o Options) withDefaults() Options {

@@ -8,7 +8,7 @@ import (
 )
 
 // Error types for events and purchases. Braze's exact strings are unconfirmed
-// (braze-api.md §3.2); these follow the wording of the confirmed ones.
+// (docs/braze-api.md §3.2); these follow the wording of the confirmed ones.
 const (
 	errEventName        = "'name' is required and must be a string of at most 255 characters"
 	errTimeRequired     = "'time' is required"

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestEventsAndPurchases covers braze-api.md §1.2: events need name and time, a future
+// TestEventsAndPurchases covers docs/braze-api.md §1.2: events need name and time, a future
 // time becomes now, properties are validated, duplicates are recorded twice;
 // purchases need product_id, currency, price and time.
 func TestEventsAndPurchases(t *testing.T) {

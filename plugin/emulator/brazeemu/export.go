@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// exportFields are the fields_to_export values Braze accepts (braze-api.md §5).
+// exportFields are the fields_to_export values Braze accepts (docs/braze-api.md §5).
 var exportFields = map[string]bool{
 	"apps": true, "attributed_campaign": true, "attributed_source": true, "attributed_adgroup": true,
 	"attributed_ad": true, "braze_id": true, "campaigns_received": true, "canvases_received": true,

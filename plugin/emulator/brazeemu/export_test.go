@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestExportIDs covers braze-api.md §5: up to 50 external_ids/user_aliases,
+// TestExportIDs covers docs/braze-api.md §5: up to 50 external_ids/user_aliases,
 // fields_to_export, invalid_user_ids and the response shape.
 func TestExportIDs(t *testing.T) {
 	emu := startEmu(t, Options{KeyPermissions: map[string][]string{"wo": {PermUsersTrack}}})

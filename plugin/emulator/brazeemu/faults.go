@@ -108,7 +108,8 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 
 func (f *Fault) validate() error {
 	switch f.Kind {
-	case FaultStatus, FaultRateLimit, FaultDelay, FaultResetBefore, FaultResetAfter, FaultTruncate, FaultMinorErrors:
+	case FaultStatus, FaultRateLimit, FaultDelay, FaultResetBefore, FaultResetAfter, FaultTruncate, FaultMinorErrors,
+		FaultStatusAfter, FaultHangAfter:
 	default:
 		return fmt.Errorf("unknown fault kind %q", f.Kind)
 	}

@@ -30,7 +30,7 @@ func rawTrack(t *testing.T, emu *Emulator, id string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// TestFaults covers the scripted faults (braze-api.md §3.3-3.4 failure modes: 429,
+// TestFaults covers the scripted faults (docs/braze-api.md §3.3-3.4 failure modes: 429,
 // 5xx, timeouts, ambiguous failures after apply, partial 201s).
 func TestFaults(t *testing.T) {
 	cases := []struct {

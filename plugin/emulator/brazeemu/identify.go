@@ -6,7 +6,7 @@ import (
 )
 
 // Error types for identifier problems. The first three are Braze's own wording
-// (braze-api.md §3.2); the rest are the emulator's (Braze's strings are unconfirmed).
+// (docs/braze-api.md §3.2); the rest are the emulator's (Braze's strings are unconfirmed).
 const (
 	errNoIdentifier  = "'external_id' or 'braze_id' or 'user_alias' is required"
 	errInvalidEmail  = "The value provided for the 'email' field is not a valid email."

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestIdentifierResolution covers braze-api.md §1.3-1.4: braze_id cannot create,
+// TestIdentifierResolution covers docs/braze-api.md §1.3-1.4: braze_id cannot create,
 // user_alias is update-only unless _update_existing_only is false, email and phone
 // create, email wins over phone, blacklisted and missing identifiers are errors.
 func TestIdentifierResolution(t *testing.T) {

@@ -2,7 +2,7 @@ package brazeemu
 
 import "time"
 
-// Alias is a Braze user alias (braze-api.md §1.3). A profile holds at most one alias
+// Alias is a Braze user alias (docs/braze-api.md §1.3). A profile holds at most one alias
 // per label.
 type Alias struct {
 	Name  string `json:"alias_name"`

@@ -9,7 +9,7 @@ import (
 
 // rateLimiter is a fixed-window counter per (endpoint, key): the window opens at the
 // first request and lasts its configured length; every request in it, accepted or
-// not, takes one unit (braze-api.md §1.6). A map lookup under one short mutex keeps it
+// not, takes one unit (docs/braze-api.md §1.6). A map lookup under one short mutex keeps it
 // cheap.
 type rateLimiter struct {
 	mu      sync.Mutex

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestRateLimit covers braze-api.md §1.6: a fixed window per key, the three
+// TestRateLimit covers docs/braze-api.md §1.6: a fixed window per key, the three
 // X-RateLimit headers on every authorised response (Reset in epoch seconds), 429 when
 // exhausted, a new window after RateWindow, and RateLimit < 0 disabling it.
 func TestRateLimit(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestTrackResponseShapes covers braze-api.md §3.1-3.3: *_processed only for arrays
+// TestTrackResponseShapes covers docs/braze-api.md §3.1-3.3: *_processed only for arrays
 // sent, non-fatal errors[{type,input_array,index}], the fatal all-invalid message, bad
 // JSON, and an empty request.
 func TestTrackResponseShapes(t *testing.T) {

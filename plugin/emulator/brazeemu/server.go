@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// API paths served (braze-api.md §1, §5) and the control prefix.
+// API paths served (docs/braze-api.md §1, §5) and the control prefix.
 const (
 	pathTrack     = "/users/track"
 	pathExportIDs = "/users/export/ids"
@@ -106,6 +106,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code, resp := ep.handle(e, body, fault)
+	if fault != nil && e.serveAppliedFault(w, r, fault) {
+		return
+	}
 	if fault != nil && (fault.Kind == FaultResetAfter || fault.Kind == FaultTruncate) {
 		e.serveLateFault(w, fault, code, resp)
 		return

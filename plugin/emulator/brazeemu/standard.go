@@ -7,7 +7,7 @@ import (
 	_ "time/tzdata" // time_zone validation must not depend on the host's zoneinfo
 )
 
-// standardKind says how a standard profile field (braze-api.md §2.5) is validated.
+// standardKind says how a standard profile field (docs/braze-api.md §2.5) is validated.
 type standardKind uint8
 
 const (

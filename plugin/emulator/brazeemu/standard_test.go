@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestStandardFields covers braze-api.md §2.5: standard fields are validated and
+// TestStandardFields covers docs/braze-api.md §2.5: standard fields are validated and
 // stored in Profile.Standard (email and phone in their own fields); an invalid value
 // rejects the object with an errors[] item.
 func TestStandardFields(t *testing.T) {

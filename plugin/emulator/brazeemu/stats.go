@@ -17,7 +17,7 @@ type Stats struct {
 	Status map[int]int `json:"status"`
 	// RateLimited counts 429 responses (real and injected).
 	RateLimited int64 `json:"rate_limited"`
-	// DataPoints counts billable writes (braze-api.md §7): every attribute write, changed
+	// DataPoints counts billable writes (docs/braze-api.md §7): every attribute write, changed
 	// or not, except the non-billable fields listed in nonBillable; each event and
 	// purchase and each of their properties.
 	DataPoints int64 `json:"data_points"`

@@ -9,7 +9,7 @@ import (
 	"unsafe"
 )
 
-// store holds profiles and the indexes used to resolve identifiers (braze-api.md §1.3).
+// store holds profiles and the indexes used to resolve identifiers (docs/braze-api.md §1.3).
 // One mutex guards it; callers decode and validate requests before taking it, so it is
 // held only while writes are applied.
 //

@@ -4,14 +4,14 @@ import (
 	"net/http"
 )
 
-// Input array names as they appear in errors[].input_array (braze-api.md §3.2).
+// Input array names as they appear in errors[].input_array (docs/braze-api.md §3.2).
 const (
 	arrAttributes = "attributes"
 	arrEvents     = "events"
 	arrPurchases  = "purchases"
 )
 
-// ObjectError is one non-fatal errors[] item (braze-api.md §3.2).
+// ObjectError is one non-fatal errors[] item (docs/braze-api.md §3.2).
 type ObjectError struct {
 	Type       string `json:"type"`
 	InputArray string `json:"input_array"`
@@ -99,7 +99,7 @@ func (e *Emulator) handleTrack(body []byte, fault *Fault) (int, any) {
 func ptr[T any](v T) *T { return &v }
 
 // overCap applies the object cap: total across arrays, or per array in legacy mode
-// (braze-api.md §1.5).
+// (docs/braze-api.md §1.5).
 func (e *Emulator) overCap(nA, nE, nP int) bool {
 	c := e.opts.ObjectCap
 	if e.opts.LegacyPerArrayCap {

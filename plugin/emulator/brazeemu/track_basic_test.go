@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestTrackAuth covers braze-api.md §1.1 and §3.3: Bearer auth, 401 for a missing or
+// TestTrackAuth covers docs/braze-api.md §1.1 and §3.3: Bearer auth, 401 for a missing or
 // unknown key, 403 Access Denied for a key without users.track.
 func TestTrackAuth(t *testing.T) {
 	emu := startEmu(t, Options{KeyPermissions: map[string][]string{"ro": {PermUsersExportIDs}}})

@@ -7,7 +7,7 @@ import (
 )
 
 // dateLayouts are the date/time formats Braze accepts for attributes and event times
-// (braze-api.md §2.1). A value without a zone is read as UTC. The odd
+// (docs/braze-api.md §2.1). A value without a zone is read as UTC. The odd
 // "ddd MM dd HH:mm:ss.TZD YYYY" form is approximated by Go's UnixDate/RubyDate layouts.
 var dateLayouts = []string{
 	time.RFC3339Nano,

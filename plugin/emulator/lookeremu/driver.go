@@ -104,7 +104,13 @@ func (h *HubClient) post(ctx context.Context, url string, body any) (*http.Respo
 			return nil, err
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, &buf)
+	return h.postReader(ctx, url, &buf)
+}
+
+// postReader posts body as is; a body that is not a *bytes.Buffer goes out chunked, as Looker
+// sends execute payloads.
+func (h *HubClient) postReader(ctx context.Context, url string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +186,20 @@ func (h *HubClient) Execute(ctx context.Context, def ActionDefinition, p Execute
 	if err != nil {
 		return nil, err
 	}
+	return executeAnswer(resp)
+}
+
+// ExecuteBody posts a raw execute body streamed from r (say, one too large to hold in memory) and
+// decodes the answer.
+func (h *HubClient) ExecuteBody(ctx context.Context, def ActionDefinition, r io.Reader) (*ActionResult, error) {
+	resp, err := h.postReader(ctx, def.URL, r)
+	if err != nil {
+		return nil, err
+	}
+	return executeAnswer(resp)
+}
+
+func executeAnswer(resp *http.Response) (*ActionResult, error) {
 	b, n, err := readAnswer(resp)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,14 @@ type Stats struct {
 	Throttled     int // calls answered with an injected fault
 	Unauthorized  int // calls refused for a missing or expired token
 	Downloads     int // download_url fetches served
+	QueryRuns     int // results computed by a run endpoint (a Look or an inline query): one warehouse query each
 	LastAuthStyle string
+}
+
+// Request is one entry of the emulator's request log.
+type Request struct {
+	Method, Path string // Path without the query string
+	Limit        string // the limit query parameter ("" when absent; an inline query's is in its body)
 }
 
 // Server is a running emulated Looker.
@@ -52,6 +59,9 @@ type Server struct {
 	faults    []fault
 	stats     Stats
 	downloads map[string]Query
+	hostile   map[string]*HostileDownload // hostile.go
+	requests  []Request
+	loginFail []int // statuses the next logins answer with
 }
 
 type fault struct {
@@ -97,6 +107,19 @@ func (s *Server) Close() {
 	_ = s.srv.Shutdown(ctx)
 }
 
+// Requests returns the request log: every request served, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+func (s *Server) logRequest(r *http.Request) {
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Limit: r.URL.Query().Get("limit")})
+	s.mu.Unlock()
+}
+
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
@@ -111,6 +134,15 @@ func (s *Server) FailNext(n, status int, retryAfter string) {
 	defer s.mu.Unlock()
 	for range n {
 		s.faults = append(s.faults, fault{status: status, retryAfter: retryAfter})
+	}
+}
+
+// FailNextLogins makes the next n logins answer status (e.g. 503, an instance that is down).
+func (s *Server) FailNextLogins(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.loginFail = append(s.loginFail, status)
 	}
 }
 
@@ -169,7 +201,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/4.0/looks/{id}/run/{format}", s.authed(s.runLook))
 	mux.HandleFunc("POST /api/4.0/queries/run/{format}", s.authed(s.runQuery))
 	mux.HandleFunc("GET /downloads/{id}", s.download)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.logRequest(r)
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -183,6 +218,16 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	var fail int
+	if len(s.loginFail) > 0 {
+		fail, s.loginFail = s.loginFail[0], s.loginFail[1:]
+	}
+	s.mu.Unlock()
+	if fail != 0 {
+		apiError(w, fail, http.StatusText(fail)+" (injected)")
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		apiError(w, http.StatusBadRequest, "bad form")
 		return
@@ -264,12 +309,17 @@ func (s *Server) runLook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := l.Query
-	// The limit query parameter overrides the Look's saved limit.
+	// The limit query parameter overrides the Look's saved limit; a Look saved without one gets
+	// Looker's 5,000 (defaultLimit).
 	if lim := r.URL.Query().Get("limit"); lim != "" {
 		q.Limit = lim
 	}
+	s.countRun()
 	s.serveResult(w, r.PathValue("format"), q)
 }
+
+// defaultQueryLimit is the row limit Looker applies to an inline query that sets none.
+const defaultQueryLimit = "500"
 
 func (s *Server) runQuery(w http.ResponseWriter, r *http.Request) {
 	var q Query
@@ -277,7 +327,17 @@ func (s *Server) runQuery(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid query body")
 		return
 	}
+	if q.Limit == "" {
+		q.Limit = defaultQueryLimit
+	}
+	s.countRun()
 	s.serveResult(w, r.PathValue("format"), q)
+}
+
+func (s *Server) countRun() {
+	s.mu.Lock()
+	s.stats.QueryRuns++
+	s.mu.Unlock()
 }
 
 func (s *Server) serveResult(w http.ResponseWriter, format string, q Query) {
@@ -298,6 +358,10 @@ func (s *Server) serveResult(w http.ResponseWriter, format string, q Query) {
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if d := s.hostileDownload(id); d != nil {
+		d.serve(w, r)
+		return
+	}
 	s.mu.Lock()
 	q, ok := s.downloads[id]
 	delete(s.downloads, id) // one use only, like Looker's

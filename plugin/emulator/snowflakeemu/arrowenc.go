@@ -91,6 +91,9 @@ func fieldMetadata(t Type) arrow.Metadata {
 	case "text", "variant", "array", "object":
 		keys = append(keys, "charLength", "byteLength")
 		vals = append(vals, strconv.Itoa(maxTextLength), strconv.Itoa(maxTextLength))
+	case "binary":
+		keys = append(keys, "byteLength")
+		vals = append(vals, strconv.Itoa(maxBinaryLength))
 	}
 	return arrow.NewMetadata(keys, vals)
 }
@@ -100,7 +103,7 @@ func fieldMetadata(t Type) arrow.Metadata {
 //   - NUMBER(p,s>0), p<=18: the value x 10^s in the narrowest int;
 //     p>18: decimal128(p,s);
 //   - FLOAT: float64; VARCHAR/VARIANT/ARRAY/OBJECT: utf8; BOOLEAN: bool;
-//     DATE: date32;
+//     DATE: date32; BINARY: binary;
 //   - TIMESTAMP_NTZ/LTZ: scale<=3 int64 (epoch x 10^scale), otherwise
 //     struct{epoch int64 seconds, fraction int32 nanoseconds};
 //   - TIMESTAMP_TZ: scale<=3 struct{epoch int64 x 10^scale, timezone int32},
@@ -179,6 +182,17 @@ func buildColumn(mem memory.Allocator, t Type, rows [][]any, i int) (arrow.Array
 		return b.NewArray(), nil
 	case "timestamp_ntz", "timestamp_ltz", "timestamp_tz":
 		return timestampColumn(mem, t, rows, i)
+	case "binary":
+		b := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
+		defer b.Release()
+		for _, row := range rows {
+			if row[i] == nil {
+				b.AppendNull()
+				continue
+			}
+			b.Append(row[i].([]byte))
+		}
+		return b.NewArray(), nil
 	}
 	return nil, fmt.Errorf("unsupported type %s", t)
 }

@@ -144,6 +144,9 @@ func sessionParameters() []map[string]any {
 	return []map[string]any{
 		{"name": "TIMEZONE", "value": "UTC"},
 		{"name": "CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY", "value": 3600},
+		// Snowflake's default: an array binding of at least this many values goes through a stage
+		// upload instead of the request body; the emulator serves the body form only.
+		{"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": stageBindingThreshold},
 	}
 }
 

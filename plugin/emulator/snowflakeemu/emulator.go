@@ -39,8 +39,12 @@ type Options struct {
 	// naming them are accepted and dropped.
 	Database, Schema string
 	// Now is the emulator's clock for CURRENT_TIMESTAMP and seeding
-	// (default: time.Now at start).
+	// (default: time.Now at start). It stands still (tests move it with
+	// Advance) unless TickingClock is set.
 	Now time.Time
+	// TickingClock makes the clock run from Now at the speed of real time,
+	// as a long-lived emulator serving real runs needs for lock expiry.
+	TickingClock bool
 	// InlineRows is how many rows go inline as rowsetBase64 (default 1000).
 	InlineRows int
 	// ChunkRows is the row count of each remote chunk (default 50000).
@@ -95,6 +99,11 @@ type QueryRecord struct {
 	ErrorCode string
 	Rows      int64
 	Chunks    int
+	// RowsAffected is what a DML statement inserted, updated or deleted.
+	RowsAffected int64
+	// BoundRows is how many rows of bound values the statement ran for
+	// (an array binding's length; 1 for plain bindings; 0 for none).
+	BoundRows int
 }
 
 // Emulator is a running Snowflake emulator.
@@ -104,6 +113,8 @@ type Emulator struct {
 	dir     string
 	ownDir  bool
 	catalog *Catalog
+	clock   *clock
+	schemas *schemaSet
 	srv     *http.Server
 	ln      net.Listener
 	ctx     context.Context
@@ -145,6 +156,8 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e.db = db
 	e.catalog = &Catalog{db: db, tables: map[string][]column{}}
+	e.clock = newClock(opts.Now, opts.TickingClock)
+	e.schemas = newSchemaSet(opts.Schema)
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	return e, nil
 }

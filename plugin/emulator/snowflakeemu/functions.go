@@ -44,6 +44,9 @@ func registerFunctions() error {
 			"array_construct":  {-1, fnArrayConstruct},
 			"object_construct": {-1, fnObjectConstruct},
 		}
+		for name, f := range binaryFunctions {
+			fns[name] = f
+		}
 		for name, f := range fns {
 			if err := sqlite.RegisterScalarFunction(name, f.n, f.fn); err != nil {
 				registerErr = fmt.Errorf("registering %s: %w", name, err)

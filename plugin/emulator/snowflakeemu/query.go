@@ -37,10 +37,14 @@ const (
 )
 
 type queryRequest struct {
-	SQLText      string         `json:"sqlText"`
-	AsyncExec    bool           `json:"asyncExec"`
-	DescribeOnly bool           `json:"describeOnly"`
-	Parameters   map[string]any `json:"parameters"`
+	SQLText      string               `json:"sqlText"`
+	AsyncExec    bool                 `json:"asyncExec"`
+	DescribeOnly bool                 `json:"describeOnly"`
+	Parameters   map[string]any       `json:"parameters"`
+	Bindings     map[string]bindParam `json:"bindings"`
+	// BindStage names the stage an array binding over
+	// CLIENT_STAGE_ARRAY_BINDING_THRESHOLD values was uploaded to.
+	BindStage string `json:"bindStage"`
 }
 
 func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -154,13 +158,30 @@ func (e *Emulator) execute(ctx context.Context, s *session, q *query, req queryR
 	if m := reSessionStmt.FindStringSubmatch(req.SQLText); m != nil {
 		return e.finish(q, e.sessionStatement(s, q, m))
 	}
+	if req.BindStage != "" {
+		return e.finish(q, failure(q, codeNotSupported, "0A000", "the emulator does not serve stage bindings: keep an array binding under CLIENT_STAGE_ARRAY_BINDING_THRESHOLD values"))
+	}
+	b, err := parseBindings(req.Bindings)
+	if err != nil {
+		return e.finish(q, failure(q, codeSyntax, "42000", "SQL compilation error:\n"+err.Error()))
+	}
 	e.mu.Lock()
-	sv := sessionValues{Warehouse: s.warehouse, Role: s.role, Database: s.db, Schema: s.schema, User: s.user, Now: e.opts.Now}
+	sv := sessionValues{Warehouse: s.warehouse, Role: s.role, Database: s.db, Schema: s.schema, User: s.user, Now: e.clock.now(), Schemas: e.schemas}
+	if len(req.Bindings) > 0 {
+		q.rec.BoundRows = len(b.Rows)
+	}
 	e.mu.Unlock()
+	if kind := statementKind(req.SQLText); kind != "" && !req.DescribeOnly {
+		return e.finish(q, e.executeStatement(ctx, q, kind, req, sv, b))
+	}
 	rw, err := rewrite(req.SQLText, sv)
 	if err != nil {
 		return e.finish(q, failure(q, codeSyntax, "42000", err.Error()))
 	}
+	if b.Array {
+		return e.finish(q, failure(q, codeNotSupported, "0A000", "SQL compilation error:\narray bindings are for INSERT, UPDATE and DELETE"))
+	}
+	rw.Args = b.Rows[0]
 	if !req.DescribeOnly && sv.Warehouse == "" && reFrom.MatchString(rw.SQL) {
 		return e.finish(q, failure(q, codeNoWarehouse, "57P03",
 			"No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command.\n"))
@@ -256,7 +277,7 @@ func (e *Emulator) sessionStatement(s *session, q *query, m []string) envelope {
 // InlineRows rows inline, the rest as gzip-compressed remote chunks of
 // ChunkRows rows each.
 func (e *Emulator) run(ctx context.Context, q *query, rw rewritten, describeOnly bool) (envelope, error) {
-	rows, err := e.db.QueryContext(ctx, rw.SQL)
+	rows, err := e.db.QueryContext(ctx, rw.SQL, rw.Args...)
 	if err != nil {
 		return envelope{}, err
 	}
@@ -437,6 +458,8 @@ func rowTypes(cols []column) []map[string]any {
 			rt["precision"], rt["scale"] = 0, c.Type.Scale
 		case "text", "variant", "array", "object":
 			rt["length"], rt["byteLength"] = maxTextLength, maxTextLength
+		case "binary":
+			rt["length"], rt["byteLength"] = maxBinaryLength, maxBinaryLength
 		}
 		out[i] = rt
 	}

@@ -18,14 +18,18 @@ import (
 //     (day, week, epoch_second, ...) as a string.
 //   - CURRENT_WAREHOUSE()/ROLE()/DATABASE()/SCHEMA()/USER() and
 //     CURRENT_TIMESTAMP/CURRENT_DATE become literals from the session and
-//     the emulator's clock; SYSTEM$WAIT(n) becomes a literal and makes the
+//     the emulator's clock (typed TIMESTAMP_LTZ and DATE); SYSTEM$WAIT(n) becomes a literal and makes the
 //     query take n seconds longer.
-//   - <database>.<schema>. and <schema>. qualifiers are dropped.
+//   - <database>.<schema>. and <schema>. qualifiers are dropped for the
+//     default schema; names in other schemas become "SCHEMA.TABLE"
+//     (schemas.go).
 
 // sessionValues are the literals substituted for context functions.
 type sessionValues struct {
 	Warehouse, Role, Database, Schema, User string
 	Now                                     time.Time
+	// Schemas are the schemas besides the default one (nil: none).
+	Schemas *schemaSet
 }
 
 // rewritten is a statement ready for SQLite plus what the rewrite learned.
@@ -36,6 +40,8 @@ type rewritten struct {
 	Hints []*Type
 	// Wait is the total of SYSTEM$WAIT calls.
 	Wait time.Duration
+	// Args are the statement's bound values, in placeholder order.
+	Args []any
 }
 
 var (
@@ -81,14 +87,17 @@ func rewrite(sql string, sv sessionValues) (rewritten, error) {
 		}
 		return quoteLiteral(v)
 	})
+	// Typed as on Snowflake (TIMESTAMP_LTZ and DATE), so a selected
+	// CURRENT_TIMESTAMP() is a timestamp column, not text.
 	s = reNow.ReplaceAllStringFunc(s, func(m string) string {
 		if strings.EqualFold(reNow.FindStringSubmatch(m)[1], "DATE") {
-			return quoteLiteral(sv.Now.UTC().Format(dayLayout))
+			return "CAST(" + quoteLiteral(sv.Now.UTC().Format(dayLayout)) + " AS DATE)"
 		}
-		return quoteLiteral(sv.Now.UTC().Format(tzLayout))
+		return "CAST(" + quoteLiteral(sv.Now.UTC().Format(tzLayout)) + " AS TIMESTAMP_LTZ)"
 	})
 	s = reDatePartFn.ReplaceAllString(s, "$1('$2',")
 	s = dropQualifiers(s, sv.Database, sv.Schema)
+	s = sv.Schemas.qualify(s, sv.Database)
 	s, err := rewriteColonCasts(s)
 	if err != nil {
 		return out, err

@@ -22,7 +22,7 @@ func TestRewriteCastsAndHints(t *testing.T) {
 	require.Contains(t, rw.SQL, "sf_cast(a, 'NUMBER(10,2)')")
 	require.Contains(t, rw.SQL, "sf_cast(f(d), 'VARIANT')")
 	require.Contains(t, rw.SQL, "'WH' AS w FROM T s")
-	require.Contains(t, rw.SQL, "DATEADD('day', -1, '2024-06-01 00:00:00.000000000+00:00')")
+	require.Contains(t, rw.SQL, "DATEADD('day', -1, sf_cast('2024-06-01 00:00:00.000000000+00:00', 'TIMESTAMP_LTZ'))")
 	require.NotRegexp(t, `(?i)\bCAST\(`, rw.SQL)
 }
 

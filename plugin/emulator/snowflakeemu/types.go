@@ -13,7 +13,7 @@ import (
 // Type is a Snowflake logical column type as the emulator reports it in a
 // result's rowtype. Kind is the lower-case rowtype name ("fixed", "real",
 // "text", "boolean", "date", "timestamp_ntz", "timestamp_ltz",
-// "timestamp_tz", "variant", "array", "object").
+// "timestamp_tz", "variant", "array", "object", "binary").
 type Type struct {
 	Kind      string
 	Precision int
@@ -64,6 +64,8 @@ func ParseType(s string) (t Type, ok bool) {
 		t = Type{Kind: "array"}
 	case "OBJECT":
 		t = Type{Kind: "object"}
+	case "BINARY", "VARBINARY":
+		t = Type{Kind: "binary"}
 	default:
 		return Type{}, false
 	}
@@ -106,13 +108,15 @@ func (t Type) String() string {
 
 // inferType picks a Snowflake type for an expression column from the SQLite
 // storage class of its first non-NULL value: integers are NUMBER(38,0),
-// floats are FLOAT, everything else VARCHAR.
+// floats are FLOAT, blobs are BINARY, everything else VARCHAR.
 func inferType(v any) Type {
 	switch v.(type) {
 	case int64:
 		return Type{Kind: "fixed", Precision: defaultNumberPrecision}
 	case float64:
 		return Type{Kind: "real"}
+	case []byte:
+		return Type{Kind: "binary"}
 	}
 	return Type{Kind: "text"}
 }
@@ -169,6 +173,9 @@ func toTime(v any) (t time.Time, hasZone bool, err error) {
 func Canonical(t Type, v any) (any, error) {
 	if v == nil {
 		return nil, nil
+	}
+	if t.Kind == "binary" {
+		return canonicalBinary(v)
 	}
 	if b, ok := v.([]byte); ok {
 		v = string(b)

@@ -1,0 +1,362 @@
+package destination
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+
+	"github.com/brazesync/brazesync/destination/state"
+)
+
+// Diffing rows against the state (package state, docs/state.md).
+//
+// Each row's attributes are hashed and compared with what Braze last accepted for the user: first
+// the run's own objects for that user still waiting for an answer (pending), then the store. An
+// attribute Braze already holds is left out; the export flag goes only to users who do not have it
+// yet; a row with nothing left is not sent (rows_unchanged). The object that is left carries the
+// hashes it sends, and they are committed to the store only once Braze accepted that object
+// (commitAccepted), so rejected, failed and unsent users keep their old state.
+//
+// Pending matters for correctness, not just for saving: a user's second row, diffed against the
+// store alone while the first is still in flight, would drop a value equal to the stored one even
+// though the first row is about to change it — and the first row would win.
+//
+// Rows are looked up through a View of the store (one iterator, cheap per row when rows arrive in
+// or near key order), renewed every viewRows rows. A view does not see commits made after it was
+// opened, so a user's pending entry outlives its answer: it is dropped only when a view that sees
+// its commit replaces the old one (or at once when nothing of it was committed).
+
+// viewRows is how many rows one View serves before it is renewed: it bounds the pending entries
+// kept for commits the view cannot see.
+const viewRows = 8192
+
+// tableDiff is the state of one table's namespace during the run.
+type tableDiff struct {
+	space state.Space
+	view  state.View        // nil until the first row, and when the namespace has no state
+	rows  int               // rows looked up through view
+	rec   state.Record      // scratch for Lookup (writer goroutine)
+	names map[string]string // quoted member name -> attribute name (writer goroutine)
+
+	mu      sync.Mutex
+	pending map[string]*pendingUser // by userKey.text
+}
+
+// pendingUser is what the run has placed for one user and Braze has not answered yet.
+type pendingUser struct {
+	objects   int          // objects placed and not yet answered (merged rows share one)
+	attrs     []state.Attr // the latest hash placed per attribute
+	flag      bool         // an object with the export flag is among them
+	committed uint64       // a store version at or after the last commit of its objects; 0: none
+}
+
+// rowUpdate is what one placed row will commit once Braze accepts its object.
+type rowUpdate struct {
+	d     *tableDiff
+	attrs []state.Attr // names and hashes of the attributes the object carries
+	flag  bool         // the object carries the export flag
+}
+
+// openState opens the state folder, read-only for a dry run (which commits nothing); with diff off
+// there is none.
+func (w *Writer) openState(runID string) error {
+	if !*w.spec.Diff {
+		return nil
+	}
+	st, err := w.openStateStore(runID) // the folder, or the warehouse state (stateopen.go)
+	if errors.Is(err, state.ErrNoState) {
+		return nil // a dry run before any real run: every user is new
+	}
+	if err != nil {
+		return stateError{err}
+	}
+	w.store = st
+	return nil
+}
+
+// stateError marks a state folder that cannot be used (IsConfigError) and reads as its cause,
+// which already names the folder and the fix.
+type stateError struct{ err error }
+
+func (e stateError) Error() string        { return e.err.Error() }
+func (e stateError) Unwrap() error        { return e.err }
+func (e stateError) Is(target error) bool { return target == errStateUnusable }
+
+// closeState releases the state folder (once).
+func (w *Writer) closeState() error {
+	if w.store == nil {
+		return nil
+	}
+	for _, d := range w.diffs {
+		d.close()
+	}
+	err := w.store.Close()
+	w.store = nil
+	if err != nil {
+		return fmt.Errorf("closing the state: %w", err)
+	}
+	return nil
+}
+
+// diffFor returns the diff of a table's namespace, opening it on first use; nil when state is off.
+func (w *Writer) diffFor(ctx context.Context, table, keyKind string) (*tableDiff, error) {
+	if w.store == nil {
+		return nil, nil
+	}
+	id := table + "\x00" + keyKind
+	if d, ok := w.diffs[id]; ok {
+		return d, nil
+	}
+	ns := state.Namespace{Destination: w.name, Endpoint: endpointHost(w.spec.Endpoint), Table: table,
+		KeyKind: keyKind, ExportAttribute: *w.spec.ExportAttribute}
+	if ns.ExportAttribute != "" {
+		ns.ExportValue = w.spec.ExportValue
+	}
+	sp, err := w.store.Space(ctx, ns)
+	if errors.Is(err, state.ErrNoState) {
+		sp = nil // dry run: a namespace no run has committed to
+	} else if err != nil {
+		return nil, fmt.Errorf("opening the state of table %s: %w", table, err)
+	}
+	d := &tableDiff{space: sp, names: map[string]string{}, pending: map[string]*pendingUser{}}
+	w.diffs[id] = d
+	return d, nil
+}
+
+// endpointHost is the host of the REST endpoint: another Braze instance is another workspace.
+func endpointHost(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return endpoint
+}
+
+// diffRow rewrites w.obj — the encoder's members after '{', identifier first — into the object to
+// send, without what Braze already holds, and returns what it will commit. keep is false when
+// nothing is left. It counts the attributes and data points left out.
+func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u rowUpdate, points int64, keep bool, err error) {
+	w.members, err = objectMembers(append(w.obj, '}'), w.members[:0])
+	if err != nil || len(w.members) == 0 {
+		return nil, u, 0, false, fmt.Errorf("diffing a row: %w", errBadObject)
+	}
+	found, err := d.lookup(user)
+	if err != nil {
+		return nil, u, 0, false, err
+	}
+	if !found {
+		d.rec.Attrs, d.rec.Flagged = d.rec.Attrs[:0], false
+	}
+	d.mu.Lock()
+	p := d.pending[string(key.text)]
+	w.upd = w.upd[:0]
+	out := append(append(append(w.diffed[:0], '{'), w.members[0].name...), ':')
+	out = append(out, w.members[0].value...)
+	for _, m := range w.members[1:] {
+		name := d.attrName(m.name)
+		h := state.HashValue(m.value)
+		if !w.full && w.holds(p, &d.rec, name, h) {
+			w.attrsUnchanged++
+			continue
+		}
+		out = append(append(append(append(out, ','), m.name...), ':'), m.value...)
+		w.upd = append(w.upd, state.Attr{Name: name, Hash: h})
+	}
+	flag := *w.spec.ExportAttribute != "" && (w.full || !w.flagged(p, &d.rec))
+	d.mu.Unlock()
+	if flag {
+		points++
+		out = append(out, w.suffix...)
+	} else {
+		if *w.spec.ExportAttribute != "" {
+			w.pointsSaved++
+		}
+		out = append(out, w.suffixNoFlag...)
+	}
+	w.diffed = out
+	w.pointsSaved += int64(len(w.members) - 1 - len(w.upd))
+	if len(w.upd) == 0 && !flag {
+		return nil, u, 0, false, nil
+	}
+	return out, rowUpdate{d: d, attrs: w.upd, flag: flag}, points + int64(len(w.upd)), true, nil
+}
+
+// lookup reads the user's record into d.rec through the current view, renewing it as needed.
+func (d *tableDiff) lookup(user []byte) (bool, error) {
+	if d.space == nil {
+		return false, nil
+	}
+	if d.view == nil || d.rows >= viewRows {
+		if err := d.renew(); err != nil {
+			return false, err
+		}
+	}
+	d.rows++
+	return d.view.Lookup(user, &d.rec)
+}
+
+// renew replaces the view with a current one and drops the pending entries it now sees.
+func (d *tableDiff) renew() error {
+	if d.view != nil {
+		_ = d.view.Close()
+		d.view = nil
+	}
+	v, err := d.space.View()
+	if err != nil {
+		return err
+	}
+	d.view, d.rows = v, 0
+	d.mu.Lock()
+	for k, p := range d.pending {
+		if p.objects == 0 && p.committed <= v.Version() {
+			delete(d.pending, k)
+		}
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+// close releases the view.
+func (d *tableDiff) close() {
+	if d.view != nil {
+		_ = d.view.Close()
+		d.view = nil
+	}
+}
+
+// holds reports whether Braze already holds value hash h for the attribute: the run's pending
+// object for the user if it carries the attribute, else the store (unless older than refresh_after).
+func (w *Writer) holds(p *pendingUser, rec *state.Record, name string, h state.Hash) bool {
+	if p != nil {
+		for i := range p.attrs {
+			if p.attrs[i].Name == name {
+				return p.attrs[i].Hash == h
+			}
+		}
+	}
+	a := rec.Attr(name)
+	return a != nil && a.Hash == h && w.fresh(a.SentAt)
+}
+
+// flagged reports whether the user has the export flag: placed in this run, or recorded (and
+// recent enough for refresh_after).
+func (w *Writer) flagged(p *pendingUser, rec *state.Record) bool {
+	return (p != nil && p.flag) || (rec.Flagged && w.fresh(rec.FlaggedAt))
+}
+
+// fresh reports whether something sent at sentAt (Unix seconds) needs no refresh.
+func (w *Writer) fresh(sentAt int64) bool { return w.refresh <= 0 || w.now-sentAt < w.refresh }
+
+// attrName returns the attribute name of a quoted member name, without allocating after the first
+// time a name is seen.
+func (d *tableDiff) attrName(quoted []byte) string {
+	if n, ok := d.names[string(quoted)]; ok {
+		return n
+	}
+	var n string
+	if err := json.Unmarshal(quoted, &n); err != nil {
+		n = string(quoted) // not reachable for encoder output; keeps the name unique all the same
+	}
+	d.names[string(quoted)] = n
+	return n
+}
+
+// placed records an object placed for the user (newObject: not merged into one already placed).
+func (d *tableDiff) placed(key []byte, u rowUpdate, newObject bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.pending[string(key)]
+	if p == nil {
+		p = &pendingUser{}
+		d.pending[string(key)] = p
+	}
+	if newObject {
+		p.objects++
+	}
+	p.flag = p.flag || u.flag
+	for _, a := range u.attrs {
+		p.attrs = setAttr(p.attrs, a)
+	}
+}
+
+// setAttr sets a's entry in attrs (by name), appending it if absent.
+func setAttr(attrs []state.Attr, a state.Attr) []state.Attr {
+	if i := attrIndex(attrs, a.Name); i >= 0 {
+		attrs[i] = a
+		return attrs
+	}
+	return append(attrs, a)
+}
+
+// attrIndex is the index of name's entry in attrs, or -1.
+func attrIndex(attrs []state.Attr, name string) int {
+	for i := range attrs {
+		if attrs[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// answered ends the pending objects of a batch, whatever became of them. A user none of whose
+// objects was committed goes back to the store at once; one with a commit stays pending until a
+// view sees that commit (renew).
+func (w *Writer) answered(b *batch) {
+	if b.diff == nil {
+		return
+	}
+	d := b.diff
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range b.entries {
+		k := b.keyText(i)
+		p := d.pending[string(k)]
+		if p == nil {
+			continue
+		}
+		p.objects--
+		if b.entries[i].committed {
+			p.committed = max(p.committed, b.committedAt)
+		}
+		if p.objects <= 0 && p.committed == 0 {
+			delete(d.pending, string(k))
+		}
+	}
+}
+
+// commitAccepted records in the store what Braze accepted of a batch: every object whose index
+// had no per-object error. It returns when the commit is durable, before the batch's users leave
+// the in-flight set, so a kill at any instant re-sends at most the objects in flight.
+func (w *Writer) commitAccepted(b *batch, failed []string) error {
+	if b.diff == nil || b.diff.space == nil || w.dry != nil {
+		return nil
+	}
+	now := w.clock().Unix()
+	ups := make([]state.Update, 0, len(b.entries))
+	for i := range b.entries {
+		if failed[i] != "" {
+			continue
+		}
+		e := &b.entries[i]
+		e.committed = true
+		attrs := b.upd[e.upd[0]:e.upd[1]]
+		for k := range attrs {
+			attrs[k].SentAt = now
+		}
+		u := state.Update{Key: []byte(b.user(i)), Attrs: attrs, SentAt: now}
+		if e.flag {
+			u.Flag = state.FlagSet
+		}
+		ups = append(ups, u)
+	}
+	if err := b.diff.space.Commit(context.Background(), ups); err != nil {
+		for i := range b.entries {
+			b.entries[i].committed = false
+		}
+		return fmt.Errorf("recording Braze's answer in the state: %w", err)
+	}
+	b.committedAt = w.store.Version() // at or after this commit's version
+	return nil
+}

@@ -1,0 +1,12 @@
+package destination
+
+import (
+	"sync"
+
+	"github.com/brazesync/brazesync/plugin/specschema"
+)
+
+// jsonSchema is Spec's JSON schema, generated from the struct with the defaults SetDefaults
+// applies. NewPlugin registers it, so `cloudquery sync` checks specs against it; docs/gen renders
+// docs/configuration.md from the registered string.
+var jsonSchema = sync.OnceValue(func() string { return specschema.MustGenerate[Spec]() })

@@ -1,0 +1,302 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// maxGroupUpdates caps the updates one durable write gathers, so one sync never waits for an
+// unbounded batch.
+const maxGroupUpdates = 20000
+
+// commitReq is one Commit or Import waiting for the commit loop.
+type commitReq struct {
+	run     *run
+	updates []Update // Commit: merged into the records
+	records []Record // Import: replace the records
+	done    chan error
+}
+
+var errClosed = errors.New("state store is closed")
+
+// submit queues req and waits until it is durable (or failed). Once queued, a request is waited
+// for even if ctx ends: it is applied or refused as a whole, so the caller always knows which.
+func (l *Local) submit(ctx context.Context, req *commitReq) error {
+	if l.opts.ReadOnly {
+		return errors.New("committing state: the folder was opened read-only")
+	}
+	req.done = make(chan error, 1)
+	l.submitMu.RLock()
+	if l.closing {
+		l.submitMu.RUnlock()
+		return errClosed
+	}
+	select {
+	case l.commits <- req:
+	case <-ctx.Done():
+		l.submitMu.RUnlock()
+		return ctx.Err()
+	}
+	l.submitMu.RUnlock()
+	return <-req.done
+}
+
+// commitLoop applies queued requests in groups: every request waiting when a write starts joins
+// it, so many workers' answers share one sync of the log (group commit), and the namespace
+// descriptions, written with each group, always match the records they count.
+func (l *Local) commitLoop() {
+	defer close(l.stopped)
+	var group []*commitReq
+	for req := range l.commits {
+		group = append(group[:0], req)
+		n := len(req.updates) + len(req.records)
+	drain:
+		for n < maxGroupUpdates {
+			select {
+			case r, ok := <-l.commits:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+				n += len(r.updates) + len(r.records)
+			default:
+				break drain
+			}
+		}
+		err := l.applyGroup(group)
+		for _, r := range group {
+			r.done <- err
+		}
+	}
+}
+
+// groupWrite is one group being written: the batch, the new values of the keys it touches (a
+// later request of the same group must see an earlier one's result), and the namespaces changed.
+type groupWrite struct {
+	l       *Local
+	b       *pebble.Batch
+	version uint64
+	now     int64
+	values  map[string][]byte // nil value: deleted
+	metas   map[*space]*nsMeta
+	newIDs  map[*space]map[string]uint32
+	seen    map[*run][]uint64
+	key     []byte
+	old     raw
+	it      *pebble.Iterator // reads the records the group changes, opened on first use
+}
+
+func (l *Local) applyGroup(group []*commitReq) error {
+	g := &groupWrite{l: l, b: l.db.NewBatch(), version: l.version.Load() + 1, now: l.opts.Now().Unix(),
+		values: map[string][]byte{}, metas: map[*space]*nsMeta{}, newIDs: map[*space]map[string]uint32{},
+		seen: map[*run][]uint64{}}
+	defer g.b.Close()
+	defer func() {
+		if g.it != nil {
+			g.it.Close()
+		}
+	}()
+	for _, req := range group {
+		m := g.meta(req.run.space)
+		for i := range req.updates {
+			if err := g.merge(req.run, m, &req.updates[i]); err != nil {
+				return err
+			}
+		}
+		for i := range req.records {
+			if err := g.replace(req.run, m, &req.records[i]); err != nil {
+				return err
+			}
+		}
+	}
+	for sp, m := range g.metas {
+		m.LastRun, m.LastCommit = l.opts.RunID, g.now
+		b, _ := json.Marshal(m)
+		_ = g.b.Set(nsKey(sp.id), b, nil)
+	}
+	_ = g.b.Set(keyVersion, binary.AppendUvarint(nil, g.version), nil)
+	if err := l.db.Apply(g.b, pebble.Sync); err != nil {
+		return fmt.Errorf("committing state: %w", err)
+	}
+	g.publish()
+	return nil
+}
+
+// meta returns the group's working copy of sp's description.
+func (g *groupWrite) meta(sp *space) *nsMeta {
+	if m, ok := g.metas[sp]; ok {
+		return m
+	}
+	sp.mu.Lock()
+	m := sp.meta
+	sp.mu.Unlock()
+	m.Attrs = append([]string(nil), m.Attrs...)
+	g.metas[sp] = &m
+	return &m
+}
+
+// publish makes a durable group visible: descriptions, attribute names, seen users, version.
+func (g *groupWrite) publish() {
+	for sp, m := range g.metas {
+		for name, id := range g.newIDs[sp] {
+			sp.ids[name] = id
+		}
+		names := append([]string(nil), m.Attrs...)
+		sp.names.Store(&names)
+		sp.mu.Lock()
+		sp.meta = *m
+		sp.mu.Unlock()
+	}
+	for rn, ordinals := range g.seen {
+		rn.markSeen(ordinals...)
+	}
+	g.l.version.Store(g.version)
+}
+
+// attrID returns the index of name in the namespace's attribute names, adding it if new.
+func (g *groupWrite) attrID(sp *space, m *nsMeta, name string) uint32 {
+	if id, ok := sp.ids[name]; ok {
+		return id
+	}
+	ids := g.newIDs[sp]
+	if ids == nil {
+		ids = map[string]uint32{}
+		g.newIDs[sp] = ids
+	}
+	if id, ok := ids[name]; ok {
+		return id
+	}
+	id := uint32(len(m.Attrs))
+	m.Attrs = append(m.Attrs, name)
+	ids[name] = id
+	return id
+}
+
+// load reads the current record of user into g.old; false when there is none.
+func (g *groupWrite) load(sp *space, user []byte) (bool, error) {
+	g.key = sp.fullKey(g.key, user)
+	if v, ok := g.values[string(g.key)]; ok {
+		if v == nil {
+			return false, nil
+		}
+		return true, decodeRecord(v, &g.old)
+	}
+	// One iterator for the group: the group's users mostly arrive in the source's order, so its
+	// seeks stay within cached blocks, where a point read per user would start afresh each time.
+	if g.it == nil {
+		it, err := g.l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindUser}, UpperBound: []byte{kindUser + 1}})
+		if err != nil {
+			return false, g.l.readErr(sp.ns, err)
+		}
+		g.it = it
+	}
+	if !g.it.SeekPrefixGE(g.key) || !bytes.Equal(g.it.Key(), g.key) {
+		if err := g.it.Error(); err != nil {
+			return false, g.l.readErr(sp.ns, err)
+		}
+		return false, nil
+	}
+	v, err := g.it.ValueAndErr()
+	if err != nil {
+		return false, g.l.readErr(sp.ns, err)
+	}
+	if err := decodeRecord(v, &g.old); err != nil {
+		return false, corrupt(g.l.dir, fmt.Errorf("a record of %s: %w", sp.ns, err))
+	}
+	return true, nil
+}
+
+// merge applies one accepted update to the user's record.
+func (g *groupWrite) merge(rn *run, m *nsMeta, u *Update) error {
+	sp := rn.space
+	found, err := g.load(sp, u.Key)
+	if err != nil {
+		return err
+	}
+	r := &g.old
+	if !found {
+		*r = raw{ordinal: m.NextOrdinal, attrs: r.attrs[:0]}
+		m.NextOrdinal++
+		m.Users++
+	}
+	for _, a := range u.Attrs {
+		id := g.attrID(sp, m, a.Name)
+		k := sort.Search(len(r.attrs), func(i int) bool { return r.attrs[i].id >= id })
+		if k < len(r.attrs) && r.attrs[k].id == id {
+			r.attrs[k].hash, r.attrs[k].sentAt = a.Hash, a.SentAt
+			continue
+		}
+		r.attrs = append(r.attrs, rawAttr{})
+		copy(r.attrs[k+1:], r.attrs[k:])
+		r.attrs[k] = rawAttr{id: id, hash: a.Hash, sentAt: a.SentAt}
+	}
+	switch u.Flag {
+	case FlagSet:
+		if !r.flagged {
+			m.Flagged++
+		}
+		r.flagged, r.flaggedAt = true, u.SentAt
+	case FlagClear:
+		if r.flagged {
+			m.Flagged--
+		}
+		r.flagged, r.flaggedAt = false, 0
+	}
+	g.write(rn, r)
+	return nil
+}
+
+// replace writes rec as the user's whole record (Import); an empty one deletes the user.
+func (g *groupWrite) replace(rn *run, m *nsMeta, rec *Record) error {
+	sp := rn.space
+	found, err := g.load(sp, rec.Key)
+	if err != nil {
+		return err
+	}
+	r := &g.old
+	if found && r.flagged {
+		m.Flagged--
+	}
+	if len(rec.Attrs) == 0 && !rec.Flagged {
+		if found {
+			m.Users--
+			_ = g.b.Delete(g.key, nil)
+			g.values[string(g.key)] = nil
+		}
+		return nil
+	}
+	if !found {
+		r.ordinal = m.NextOrdinal
+		m.NextOrdinal++
+		m.Users++
+	}
+	r.flagged, r.flaggedAt = rec.Flagged, rec.FlaggedAt
+	if rec.Flagged {
+		m.Flagged++
+	}
+	r.attrs = r.attrs[:0]
+	for _, a := range rec.Attrs {
+		r.attrs = append(r.attrs, rawAttr{id: g.attrID(sp, m, a.Name), hash: a.Hash, sentAt: a.SentAt})
+	}
+	sort.Slice(r.attrs, func(i, j int) bool { return r.attrs[i].id < r.attrs[j].id })
+	g.write(rn, r)
+	return nil
+}
+
+// write stages r under g.key at the group's version.
+func (g *groupWrite) write(rn *run, r *raw) {
+	r.version = g.version
+	v := encodeRecord(nil, r)
+	_ = g.b.Set(g.key, v, nil)
+	g.values[string(g.key)] = v
+	g.seen[rn] = append(g.seen[rn], r.ordinal)
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,265 @@
+package snowflakestate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/brazesync/brazesync/destination/state"
+	"github.com/brazesync/brazesync/destination/state/snowflakestate/layout"
+)
+
+// importBatch is how many records one Space.Import takes.
+const importBatch = 10000
+
+// warehouseNamespace is a row of BRAZESYNC_NAMESPACES.
+type warehouseNamespace struct {
+	id    string
+	ns    state.Namespace
+	reset uint64 // the version that last reset it
+}
+
+// source names the warehouse state this store follows, for the local marker.
+func (s *Store) source() string {
+	d := s.cfg.Driver
+	return strings.Join([]string{strings.ToUpper(d.Account), strings.ToLower(d.Host), s.names.schema, s.cfg.Destination}, "/")
+}
+
+// catchUp brings the local copy up to date with the warehouse: the records of versions the copy
+// has not seen, whole. A copy that follows another warehouse state, or is ahead of this one (the
+// tables were dropped and made again), is emptied and rebuilt.
+func (s *Store) catchUp(ctx context.Context) error {
+	version, _, err := s.readVersion(ctx)
+	if err != nil {
+		return err
+	}
+	m, ok, err := readMarkerFile(s.local.Dir())
+	if err != nil {
+		return err
+	}
+	if !ok || m.Source != s.source() || m.Version > version {
+		if err := s.resetLocal(ctx, func(state.Namespace) bool { return true }, ok); err != nil {
+			return err
+		}
+		m = marker{Source: s.source(), Synced: s.local.Version()}
+	}
+	spaces, err := s.readNamespaces(ctx)
+	if err != nil {
+		return err
+	}
+	full := map[string]bool{}
+	for _, w := range spaces {
+		if w.reset > m.Version {
+			full[w.id] = true
+			if err := s.resetLocal(ctx, func(ns state.Namespace) bool { return ns == w.ns }, false); err != nil {
+				return err
+			}
+		}
+	}
+	from := s.local.Version()
+	if version > m.Version && len(spaces) > 0 {
+		n, err := s.importRows(ctx, spaces, full, m.Version, version)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.stats.Imported = n
+		s.mu.Unlock()
+	}
+	if to := s.local.Version(); to > from {
+		m.Imported = append(m.Imported, [2]uint64{from, to})
+	}
+	m.Version = version
+	s.base, s.mark = version, m
+	s.mu.Lock()
+	s.stats.Version = version
+	s.mu.Unlock()
+	s.cfg.Log.Info().Uint64("warehouse_version", version).Int64("records_imported", s.stats.Imported).
+		Msg("warehouse state: local copy up to date")
+	return writeMarkerFile(s.local.Dir(), m)
+}
+
+// resetLocal empties the destination's namespaces of the local copy that match.
+func (s *Store) resetLocal(ctx context.Context, match func(state.Namespace) bool, say bool) error {
+	gone, err := s.local.Reset(ctx, func(ns state.Namespace) bool { return ns.Destination == s.cfg.Destination && match(ns) })
+	if err != nil {
+		return err
+	}
+	if say && len(gone) > 0 {
+		s.cfg.Log.Warn().Int("namespaces", len(gone)).
+			Msg("warehouse state: the local copy in state_dir followed another warehouse state (or the tables were made again): rebuilding it from the warehouse")
+	}
+	return nil
+}
+
+// readVersion reads the state's committed and compacted versions from the lock row.
+func (s *Store) readVersion(ctx context.Context) (version, compacted uint64, err error) {
+	var v, c int64
+	err = s.db.QueryRowContext(ctx, "SELECT VERSION, COMPACTED_VERSION FROM "+s.names.locks+" WHERE DESTINATION = ?", s.cfg.Destination).Scan(&v, &c)
+	if err != nil {
+		return 0, 0, explain("reading the warehouse state's version", err)
+	}
+	return uint64(v), uint64(c), nil
+}
+
+func (s *Store) readNamespaces(ctx context.Context) ([]warehouseNamespace, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT NS, ENDPOINT, TABLE_NAME, KEY_KIND, EXPORT_ATTRIBUTE, EXPORT_VALUE, RESET_VERSION FROM "+
+		s.names.namespaces+" WHERE DESTINATION = ?", s.cfg.Destination)
+	if err != nil {
+		return nil, explain("reading the warehouse state's namespaces", err)
+	}
+	defer rows.Close()
+	var out []warehouseNamespace
+	for rows.Next() {
+		w := warehouseNamespace{ns: state.Namespace{Destination: s.cfg.Destination}}
+		var reset int64
+		if err := rows.Scan(&w.id, &w.ns.Endpoint, &w.ns.Table, &w.ns.KeyKind, &w.ns.ExportAttribute, &w.ns.ExportValue, &reset); err != nil {
+			return nil, explain("reading the warehouse state's namespaces", err)
+		}
+		w.reset = uint64(reset)
+		if id := namespaceID(w.ns); id != w.id {
+			return nil, fmt.Errorf("reading the warehouse state's namespaces: row %s describes namespace %s, whose id is %s: the table was edited by hand", w.id, w.ns, id)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func namespaceID(ns state.Namespace) string {
+	return layout.Namespace{Destination: ns.Destination, Endpoint: ns.Endpoint, Table: ns.Table, KeyKind: ns.KeyKind,
+		ExportAttribute: ns.ExportAttribute, ExportValue: ns.ExportValue}.ID()
+}
+
+// nsList renders namespace ids as an IN list (ids are hex digits).
+func nsList(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = "'" + id + "'"
+	}
+	return "(" + strings.Join(q, ", ") + ")"
+}
+
+// importRows streams the rows of the versions in (since, upTo] (every version for the namespaces
+// in full) and imports them as whole records: a user's latest version replaces the local record.
+func (s *Store) importRows(ctx context.Context, spaces []warehouseNamespace, full map[string]bool, since, upTo uint64) (int64, error) {
+	byID := map[string]state.Namespace{}
+	ids, fullIDs := make([]string, 0, len(spaces)), []string{"-"}
+	for _, w := range spaces {
+		byID[w.id] = w.ns
+		ids = append(ids, w.id)
+		if full[w.id] {
+			fullIDs = append(fullIDs, w.id)
+		}
+	}
+	q := "SELECT NS, USER_KEY, ATTRIBUTE, HASH, SENT_AT, FLAGGED, VERSION FROM " + s.names.state +
+		" WHERE NS IN " + nsList(ids) + " AND VERSION <= ? AND (VERSION > ? OR NS IN " + nsList(fullIDs) + ")" +
+		" ORDER BY NS, USER_KEY, VERSION, ATTRIBUTE"
+	imp := &importer{s: s, byID: byID}
+	err := streamArrow(ctx, s.db, q, func(rec arrow.Record) error { return imp.add(ctx, rec) }, int64(upTo), int64(since))
+	if err == nil {
+		err = imp.flush(ctx)
+	}
+	if err != nil {
+		return imp.n, explain("importing the warehouse state", err)
+	}
+	return imp.n, nil
+}
+
+// importer gathers rows into records, one user at a time, and imports them in batches.
+type importer struct {
+	s       *Store
+	byID    map[string]state.Namespace
+	ns      string
+	key     string
+	version int64
+	cur     state.Record
+	have    bool
+	pending []state.Record
+	pendNS  string
+	n       int64
+}
+
+func (im *importer) add(ctx context.Context, rec arrow.Record) error {
+	cols := rec.Columns()
+	for i := 0; i < int(rec.NumRows()); i++ {
+		ns, _ := stringAt(cols[0], i)
+		key, _ := stringAt(cols[1], i)
+		attr, _ := stringAt(cols[2], i)
+		version, _ := intAt(cols[6], i)
+		if !im.have || ns != im.ns || key != im.key {
+			if err := im.finish(ctx); err != nil {
+				return err
+			}
+			im.ns, im.key, im.have = ns, key, true
+			im.cur = state.Record{Key: []byte(key)}
+			im.version = version
+		} else if version != im.version { // a later version of the user replaces the earlier one
+			im.cur = state.Record{Key: []byte(key)}
+			im.version = version
+		}
+		sentAt, _ := intAt(cols[4], i)
+		if attr == layout.UserRow {
+			im.cur.Flagged, _ = boolAt(cols[5], i)
+			if im.cur.Flagged {
+				im.cur.FlaggedAt = sentAt
+			}
+			continue
+		}
+		h, ok := binaryAt(cols[3], i)
+		if !ok || len(h) != state.HashSize {
+			return fmt.Errorf("a hash of namespace %s is not %d bytes: the table was edited by hand", ns, state.HashSize)
+		}
+		a := state.Attr{Name: attr, SentAt: sentAt}
+		copy(a.Hash[:], h)
+		im.cur.Attrs = append(im.cur.Attrs, a)
+	}
+	return nil
+}
+
+// finish queues the current record.
+func (im *importer) finish(ctx context.Context) error {
+	if !im.have {
+		return nil
+	}
+	if im.ns != im.pendNS || len(im.pending) >= importBatch {
+		if err := im.importPending(ctx); err != nil {
+			return err
+		}
+		im.pendNS = im.ns
+	}
+	sort.Slice(im.cur.Attrs, func(a, b int) bool { return im.cur.Attrs[a].Name < im.cur.Attrs[b].Name })
+	im.pending = append(im.pending, im.cur)
+	im.have = false
+	return nil
+}
+
+// flush imports everything gathered, at the end of the stream.
+func (im *importer) flush(ctx context.Context) error {
+	if err := im.finish(ctx); err != nil {
+		return err
+	}
+	return im.importPending(ctx)
+}
+
+func (im *importer) importPending(ctx context.Context) error {
+	if len(im.pending) == 0 {
+		return nil
+	}
+	ns, ok := im.byID[im.pendNS]
+	if !ok {
+		return fmt.Errorf("rows of an unknown namespace %s", im.pendNS)
+	}
+	sp, err := im.s.local.Space(ctx, ns)
+	if err != nil {
+		return err
+	}
+	if err := sp.Import(ctx, im.pending); err != nil {
+		return err
+	}
+	im.n += int64(len(im.pending))
+	im.pending = im.pending[:0]
+	return nil
+}

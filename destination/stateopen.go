@@ -1,0 +1,84 @@
+package destination
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/brazesync/brazesync/destination/report"
+	"github.com/brazesync/brazesync/destination/state"
+	"github.com/brazesync/brazesync/destination/state/snowflakestate"
+	"github.com/brazesync/brazesync/destination/state/snowflakestate/layout"
+	"github.com/brazesync/brazesync/source/snowflake"
+)
+
+// stateStore is what the writer needs of its state backend: the folder (state.Local), or the
+// warehouse state with the folder as its working copy.
+type stateStore interface {
+	state.Store
+	// DiskBytes is the size of the state folder.
+	DiskBytes() uint64
+}
+
+// openStateStore opens the backend state.backend names. The local folder opens read-only for a
+// dry run; as the warehouse's working copy it opens writable, since it is brought up to date
+// from the warehouse first (a dry run still commits nothing, so nothing is uploaded).
+func (w *Writer) openStateStore(runID string) (stateStore, error) {
+	warehouse := w.spec.State.Backend == BackendSnowflake
+	local, err := state.Open(w.spec.StateDir, state.Options{RunID: runID, ReadOnly: w.spec.DryRun && !warehouse, Log: w.log})
+	if err != nil {
+		return nil, err
+	}
+	if !warehouse {
+		return local, nil
+	}
+	drv, err := snowflake.DriverConfig(w.spec.State.Connection)
+	if err != nil {
+		_ = local.Close()
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	st, err := snowflakestate.Open(context.Background(), local, snowflakestate.Config{
+		Driver: drv, Database: w.spec.State.Database, Schema: w.spec.State.Schema, Destination: w.name, RunID: runID,
+		LockTimeout: w.spec.State.lockTimeout(), Pushdown: w.pushdownSettings(), Log: w.log,
+	})
+	if err != nil {
+		return nil, snowflake.ExplainError(w.spec.State.Connection, "opening the warehouse state", err)
+	}
+	w.tally.Update(func(r *report.Report) {
+		r.StateImported = st.Stats().Imported
+		if h := st.Stats().TookOver; h != nil {
+			r.Notes = append(r.Notes, "took over the warehouse state's lock from "+h.String()+
+				": that run stopped without releasing it; what it sent but did not upload is sent again")
+		}
+	})
+	return &warehouseState{Store: st, local: local, tally: w.tally}, nil
+}
+
+// pushdownSettings are the mapping settings the Snowflake source's diff pushdown reads from the
+// lock row (package layout): this run's, recorded before any source runs.
+func (w *Writer) pushdownSettings() layout.Pushdown {
+	p := layout.Pushdown{Destination: w.name, Endpoint: endpointHost(w.spec.Endpoint), Config: w.spec.Config,
+		ExportAttribute: *w.spec.ExportAttribute, RefreshAfterSeconds: int64(w.spec.refreshAfter().Seconds())}
+	if p.ExportAttribute != "" {
+		p.ExportValue = w.spec.ExportValue
+	}
+	if w.spec.FullRefresh {
+		p.Disabled = "full refresh: every attribute is sent"
+	}
+	return p
+}
+
+// warehouseState is the warehouse backend as the writer holds it: Close reports what moved.
+type warehouseState struct {
+	*snowflakestate.Store
+	local *state.Local
+	tally interface{ Update(func(*report.Report)) }
+}
+
+func (s *warehouseState) DiskBytes() uint64 { return s.local.DiskBytes() }
+
+func (s *warehouseState) Close() error {
+	err := s.Store.Close()
+	st := s.Stats()
+	s.tally.Update(func(r *report.Report) { r.StateUploaded, r.StateVersion = st.Uploaded, st.Version })
+	return err
+}

@@ -1,0 +1,274 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/brazesync/brazesync/test/testbin"
+)
+
+// BenchmarkState measures the sync state (docs/state.md), in one run so the figures sit side by
+// side: the first sync of 1M users with state against the same sync without (diff: false); an
+// unchanged re-sync of 1M and of $BENCH_STATE_ROWS (default 10M) distinct users; a re-sync with
+// one attribute of 1% of 1M users changed; the destination's peak RSS and the state's bytes per
+// user at the large size; and CPU per 1M rows paced against unpaced, from BenchmarkAtLimit and
+// BenchmarkEndToEnd when they ran in the same `go test`.
+//
+// The large runs create no profile in the emulator (update_existing_only: true and an empty
+// emulator: Braze skips such objects and answers success), so it is brazesync's memory that is
+// measured, while every user still ends in the state.
+func BenchmarkState(b *testing.B) {
+	emu := startEmulator(b, "--rate-limit", "-1")
+	const rows = e2eRows
+	base := stateParquet(b, rows, false)
+	changed := stateParquet(b, rows, true)
+	big := runsFromEnv("BENCH_STATE_ROWS", 10_000_000)
+	bigFile := stateParquet(b, big, false)
+	n := runsFromEnv("BENCH_RUNS", 3)
+	for range b.N {
+		var without, with, unchanged, oneChanged []syncRun
+		for range n {
+			without = append(without, stateSync(b, emu, base, "", rows, true, "diff: false"))
+			dir := filepath.Join(b.TempDir(), "state")
+			with = append(with, stateSync(b, emu, base, dir, rows, true))
+			unchanged = append(unchanged, stateSync(b, emu, base, dir, rows, false))
+			oneChanged = append(oneChanged, stateSync(b, emu, changed, dir, rows, false))
+		}
+		recordFirstSync(without, with)
+		r := collect(unchanged, syncRun.rowsPerSec)
+		record(figure{Bench: "state", Name: "unchanged re-sync, 1M users: rows/s", Value: r, Unit: "rows/s",
+			Braze: r / brazeRowsPerSec, Target: ">= 300,000", Runs: len(unchanged)})
+		record(figure{Bench: "state", Name: "unchanged re-sync, 1M users: CPU per 1M rows", Value: collect(unchanged, syncRun.cpuPerMillion),
+			Unit: "core-s", Runs: len(unchanged)})
+		r = collect(oneChanged, syncRun.rowsPerSec)
+		record(figure{Bench: "state", Name: "1% changed, 1M users: rows/s", Value: r, Unit: "rows/s", Braze: r / brazeRowsPerSec,
+			Runs: len(oneChanged)})
+		record(figure{Bench: "state", Name: "1% changed, 1M users: objects sent", Value: collect(oneChanged, func(r syncRun) float64 {
+			return float64(r.report.UsersSent)
+		}), Unit: "objects", Target: "<= 10,500", Runs: len(oneChanged)})
+
+		dir := filepath.Join(b.TempDir(), "state")
+		first := stateSync(b, emu, bigFile, dir, int64(big), true, "update_existing_only: true")
+		again := stateSync(b, emu, bigFile, dir, int64(big), false, "update_existing_only: true")
+		label := fmt.Sprintf("%dM users", big/1_000_000)
+		r = again.rowsPerSec()
+		record(figure{Bench: "state", Name: "unchanged re-sync, " + label + ": rows/s", Value: r, Unit: "rows/s",
+			Braze: r / brazeRowsPerSec, Target: ">= 300,000", Runs: 1})
+		record(figure{Bench: "state", Name: "first sync, " + label + ": rows/s", Value: first.rowsPerSec(), Unit: "rows/s",
+			Braze: first.rowsPerSec() / brazeRowsPerSec, Runs: 1})
+		for _, run := range []struct {
+			what string
+			r    syncRun
+		}{{"first sync", first}, {"unchanged re-sync", again}} {
+			record(figure{Bench: "state", Name: "  braze-destination peak RSS, " + run.what + ", " + label,
+				Value: mib(run.r.procs["braze-destinati"].Peak), Unit: "MiB", Target: "<= 150", Runs: 1})
+		}
+		record(figure{Bench: "state", Name: "state bytes per user on disk, " + label, Value: float64(again.report.StateBytes) / float64(big),
+			Unit: "bytes", Runs: 1, Note: fmt.Sprintf("%s in %s for %d users", human(float64(again.report.StateBytes)/(1<<20))+" MiB", "state_dir", big)})
+	}
+	recordPacedCPU()
+}
+
+// recordFirstSync records the first sync with state against without, run by run alternately.
+func recordFirstSync(without, with []syncRun) {
+	r0, r1 := collect(without, syncRun.rowsPerSec), collect(with, syncRun.rowsPerSec)
+	c0, c1 := collect(without, syncRun.cpuPerMillion), collect(with, syncRun.cpuPerMillion)
+	record(figure{Bench: "state", Name: "first sync, 1M users, no state: rows/s", Value: r0, Unit: "rows/s", Braze: r0 / brazeRowsPerSec, Runs: len(without)})
+	record(figure{Bench: "state", Name: "first sync, 1M users, with state: rows/s", Value: r1, Unit: "rows/s", Braze: r1 / brazeRowsPerSec, Runs: len(with)})
+	record(figure{Bench: "state", Name: "first sync, with state / without: time", Value: r0 / r1, Unit: "ratio", Target: "<= 1.15", Runs: len(with)})
+	record(figure{Bench: "state", Name: "first sync, with state / without: CPU", Value: c1 / c0, Unit: "ratio", Runs: len(with),
+		Note: fmt.Sprintf("%.2f vs %.2f core-s per 1M rows, all processes", c1, c0)})
+}
+
+// recordPacedCPU records CPU per 1M rows at Braze's limit against unpaced, when both ran.
+func recordPacedCPU() {
+	results.Lock()
+	var paced, unpaced float64
+	for _, f := range results.figs {
+		switch {
+		case f.Bench == "limit 3000/3s" && f.Name == "brazesync CPU per 1M rows":
+			paced = f.Value
+		case f.Bench == "e2e unlimited" && f.Name == "brazesync CPU per 1M rows (all procs)":
+			unpaced = f.Value
+		}
+	}
+	results.Unlock()
+	if paced > 0 && unpaced > 0 {
+		record(figure{Bench: "state", Name: "CPU per 1M rows, paced at 3000/3s / unpaced", Value: paced / unpaced, Unit: "ratio",
+			Target: "<= 1.5", Runs: 1, Note: fmt.Sprintf("%.2f vs %.2f core-s (limit 3000/3s and e2e unlimited above)", paced, unpaced)})
+	}
+}
+
+// stateSync runs one sync of file into emu keeping state in stateDir ("" for the run's own
+// folder) and checks the report: fresh runs deliver every row; re-syncs deliver or leave
+// unchanged every row, and Braze processed exactly the objects sent.
+func stateSync(b *testing.B, emu *emulatorProc, file, stateDir string, rows int64, fresh bool, extra ...string) syncRun {
+	b.Helper()
+	emu.control(b, http.MethodPost, "reset", nil)
+	dir := b.TempDir()
+	if stateDir != "" {
+		extra = append(extra, "state_dir: "+stateDir)
+	}
+	bin := testbin.Dir(b)
+	if p := os.Getenv("BENCH_PROFILE_DIR"); p != "" {
+		bin = profiledBin(b, p)
+	}
+	spec := strings.ReplaceAll(stateSpec(file, append(extra, "rate_limit: -1")...), "{{BIN}}", bin)
+	specPath := filepath.Join(dir, "spec.yml")
+	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "brazesync"), "sync", "--log-format", "json",
+		"--progress", "none", "--report", filepath.Join(dir, "report.json"), specPath)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+benchKey, "BRAZE_ENDPOINT="+emu.url)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	emuCPU := emu.cpu()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	w := watchTree(cmd.Process.Pid)
+	err := cmd.Wait()
+	wall := time.Since(start)
+	w.stop()
+	if err != nil {
+		b.Fatalf("brazesync sync: %v\n%s", err, tail(stderr.String()))
+	}
+	run := syncRun{rows: rows, wall: wall, procs: w.byName(), emuCPU: emu.cpu() - emuCPU, emu: emu.stats(b)}
+	run.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &run.report); err != nil {
+		b.Fatal(err)
+	}
+	rep := run.report
+	switch {
+	case !rep.Balanced() || rep.Rejected() > 0 || rep.Skipped() > 0:
+		b.Fatalf("report does not add up or rejected rows: %+v", rep.Report)
+	case fresh && rep.UsersSent+rep.RowsMerged != rows:
+		b.Fatalf("first sync delivered %d of %d rows", rep.UsersSent+rep.RowsMerged, rows)
+	case run.emu.ObjectsReceived != rep.UsersSent:
+		b.Fatalf("Braze received %d objects, brazesync reports %d sent", run.emu.ObjectsReceived, rep.UsersSent)
+	}
+	if d := rep.Destinations["braze"]; d != nil {
+		run.report.StateBytes = d.StateBytes
+	}
+	b.Logf("%d rows in %v: %.0f rows/s, %d sent, %d unchanged, brazesync CPU %v, destination peak %.0f MiB, state %d bytes",
+		rows, wall.Round(time.Millisecond), run.rowsPerSec(), rep.UsersSent, rep.RowsUnchanged, run.cpu,
+		mib(run.procs["braze-destinati"].Peak), run.report.StateBytes)
+	return run
+}
+
+// stateSpec is the file source into a Braze destination like testbin.BrazeDestination's, whose
+// extra lines may set update_existing_only (which that one fixes to false).
+func stateSpec(file string, extra ...string) string {
+	lines := []string{"update_existing_only: false"}
+	for _, l := range extra {
+		if strings.HasPrefix(l, "update_existing_only:") {
+			lines[0] = l
+		} else {
+			lines = append(lines, l)
+		}
+	}
+	return testbin.Spec(testbin.FileSource(file), `kind: destination
+spec:
+  name: braze
+  path: {{BIN}}/braze-destination
+  registry: local
+  write_mode: append
+  spec:
+    api_key: "${BRAZE_API_KEY}"
+    endpoint: "${BRAZE_ENDPOINT}"
+    export_value: BENCH
+    dead_letter_file: dead.jsonl
+    `+strings.Join(lines, "\n    ")+"\n")
+}
+
+// stateParquet returns a Parquet file of rows distinct users (the same four attributes as
+// benchParquet), written once into the temp folder; changed bumps the score of every 100th user.
+func stateParquet(b *testing.B, rows int, changed bool) string {
+	b.Helper()
+	name := fmt.Sprintf("brazesync-bench-state-v1-%d.parquet", rows)
+	if changed {
+		name = fmt.Sprintf("brazesync-bench-state-v1-%d-changed/brazesync-bench-state-v1-%d.parquet", rows, rows)
+	}
+	path := filepath.Join(os.TempDir(), name) // the same base name: the file source names the table after it
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	tmp := path + ".tmp"
+	if err := writeStateParquet(tmp, rows, changed); err != nil {
+		b.Fatalf("generating %d users: %v", rows, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+func writeStateParquet(path string, rows int, changed bool) error {
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "external_id", Type: arrow.BinaryTypes.String},
+		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
+		{Name: "braze[vip]", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "braze[ltv]", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	const chunk = 65536
+	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(chunk)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		return err
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer rb.Release()
+	for start := 0; start < rows; start += chunk {
+		for i := start; i < min(rows, start+chunk); i++ {
+			score := int64(i % 1000)
+			if changed && i%100 == 0 {
+				score += 5000
+			}
+			rb.Field(0).(*array.StringBuilder).Append("u-" + strconv.Itoa(i))
+			rb.Field(1).(*array.Int64Builder).Append(score)
+			rb.Field(2).(*array.StringBuilder).Append("segment-" + strconv.Itoa(i%7))
+			rb.Field(3).(*array.BooleanBuilder).Append(i%3 == 0)
+			rb.Field(4).(*array.Float64Builder).Append(float64(i%10000) / 4)
+		}
+		rec := rb.NewRecord()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}

@@ -1,0 +1,339 @@
+package statee2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/brazesync/brazesync/destination/state"
+	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/runner"
+	"github.com/brazesync/brazesync/test/emutest"
+	"github.com/brazesync/brazesync/test/testbin"
+)
+
+const (
+	apiKey = "sk-statee2e-SECRET-71c2"
+	label  = "STATE_E2E"
+)
+
+// user is one source row: external_id, braze[score], braze[segment].
+type user struct {
+	id      string
+	score   int64
+	segment string
+}
+
+// population is n users; change(i) says whether user i's score is bumped (the "changed" run).
+func population(n int, change func(i int) bool) []user {
+	us := make([]user, n)
+	for i := range us {
+		us[i] = user{id: fmt.Sprintf("user-%06d", i), score: int64(i % 1000), segment: "segment-" + strconv.Itoa(i%7)}
+		if change != nil && change(i) {
+			us[i].score += 5000
+		}
+	}
+	return us
+}
+
+// writeUsers writes users as a Parquet file and returns its path.
+func writeUsers(t *testing.T, dir, name string, us []user) string {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "external_id", Type: arrow.BinaryTypes.String},
+		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
+	}, nil)
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(16384)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer rb.Release()
+	for start := 0; start < len(us); start += 16384 {
+		for _, u := range us[start:min(len(us), start+16384)] {
+			rb.Field(0).(*array.StringBuilder).Append(u.id)
+			rb.Field(1).(*array.Int64Builder).Append(u.score)
+			rb.Field(2).(*array.StringBuilder).Append(u.segment)
+		}
+		rec := rb.NewRecord()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// specFor is a file source reading file into the braze destination keeping its state in stateDir.
+func specFor(file, stateDir string, extra ...string) string {
+	return testbin.Spec(testbin.FileSource(file),
+		testbin.BrazeDestination(label, append([]string{"state_dir: " + stateDir}, extra...)...))
+}
+
+// startBraze starts an emulator that accepts apiKey.
+func startBraze(t *testing.T) *brazeemu.Emulator {
+	return emutest.Braze(t, brazeemu.Options{APIKeys: []string{apiKey}})
+}
+
+func env(emu *brazeemu.Emulator) map[string]string {
+	return map[string]string{"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": emu.URL()}
+}
+
+// sync runs brazesync to its end and fails the test unless it exits with want.
+func sync(t *testing.T, emu *brazeemu.Emulator, spec string, want int, args ...string) testbin.Result {
+	t.Helper()
+	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: env(emu), Args: args})
+	if res.Code != want {
+		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, tail(res.Stderr, 3000))
+	}
+	if want == 0 && (res.Report == nil || !res.Report.Balanced()) {
+		t.Fatalf("report missing or unbalanced: %+v", res.Report)
+	}
+	return res
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// started is a brazesync sync running in its own process group, to be killed whole.
+type started struct {
+	cmd    *exec.Cmd
+	dir    string
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+// start runs brazesync sync on spec in a new process group and returns at once.
+func start(t *testing.T, emu *brazeemu.Emulator, spec string) *started {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "spec.yml")
+	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(t), "{{ROOT}}", testbin.Root()).Replace(spec)
+	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testbin.Path(t, "brazesync"), "sync", "--log-format", "json", "--report",
+		filepath.Join(dir, "report.json"), path)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env(emu) {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s := &started{cmd: cmd, dir: dir, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() { s.killAll(); <-s.done })
+	return s
+}
+
+// killAll sends SIGKILL to brazesync and every process under it (the sources run in process
+// groups of their own, as CloudQuery's launcher makes them), all in one pass: the whole run dies
+// at once, as when a pod is evicted.
+func (s *started) killAll() {
+	if s.cmd.Process == nil {
+		return
+	}
+	pids := descendants(s.cmd.Process.Pid)
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	for _, p := range pids {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+}
+
+// descendants lists the processes below pid, from /proc.
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 {
+			if pp, err := strconv.Atoi(f[1]); err == nil {
+				parent[p] = pp
+			}
+		}
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// quiesce waits until the emulator has finished the requests it was given (a killed client's
+// requests still run to their end on the server), so its counters are final.
+func quiesce(emu *brazeemu.Emulator) {
+	last := emu.Stats()
+	for stable := 0; stable < 4; {
+		time.Sleep(50 * time.Millisecond)
+		s := emu.Stats()
+		if s.Requests == last.Requests && s.ObjectsReceived == last.ObjectsReceived && s.AttributesProcessed == last.AttributesProcessed {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = s
+	}
+}
+
+// wait waits for the run to end and returns its exit code.
+func (s *started) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-s.done:
+		s.done <- err // for the cleanup
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(timeout):
+		t.Fatalf("brazesync still running after %s\n%s", timeout, tail(s.stderr.String(), 2000))
+	}
+	return -1
+}
+
+// report reads the run's report.
+func (s *started) report(t *testing.T) *runner.RunReport {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r runner.RunReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// recorded opens the state folder read-only (no run may hold it) and returns its one namespace's
+// records by user key, and the namespace.
+func recorded(t *testing.T, dir string) (state.Namespace, map[string]state.Record) {
+	t.Helper()
+	st, err := state.Open(dir, state.Options{ReadOnly: true})
+	if errors.Is(err, state.ErrNoState) {
+		return state.Namespace{}, map[string]state.Record{} // killed before the store was made
+	}
+	if err != nil {
+		t.Fatalf("opening the state: %v", err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	infos, err := st.Namespaces(ctx)
+	if err != nil || len(infos) > 1 {
+		t.Fatalf("namespaces: %+v %v", infos, err)
+	}
+	if len(infos) == 0 {
+		return state.Namespace{}, map[string]state.Record{}
+	}
+	sp, err := st.Space(ctx, infos[0].Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]state.Record{}
+	err = sp.Scan(ctx, 0, func(r *state.Record, _ bool) error {
+		c := *r
+		c.Key = append([]byte(nil), r.Key...)
+		c.Attrs = append([]state.Attr(nil), r.Attrs...)
+		out[string(c.Key)] = c
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return infos[0].Namespace, out
+}
+
+// assertStoreEqualsSource checks that the state records exactly what the source holds: every user,
+// each attribute's hash of its value as the encoder writes it, and the flag.
+func assertStoreEqualsSource(t *testing.T, dir string, us []user) {
+	t.Helper()
+	ns, recs := recorded(t, dir)
+	if ns.Destination != "braze" || ns.ExportValue != label {
+		t.Errorf("namespace %+v", ns)
+	}
+	if len(recs) != len(us) {
+		t.Fatalf("state holds %d users, source %d", len(recs), len(us))
+	}
+	for _, u := range us {
+		r, ok := recs[u.id]
+		if !ok {
+			t.Fatalf("%s not in the state", u.id)
+		}
+		score, segment := r.Attr("score"), r.Attr("segment")
+		seg, _ := json.Marshal(u.segment)
+		if score == nil || score.Hash != state.HashValue([]byte(strconv.FormatInt(u.score, 10))) ||
+			segment == nil || segment.Hash != state.HashValue(seg) || !r.Flagged {
+			t.Fatalf("%s: state %+v does not match the source %+v", u.id, r, u)
+		}
+	}
+}
+
+// assertBrazeEqualsSource checks every profile in the emulator against the source.
+func assertBrazeEqualsSource(t *testing.T, emu *brazeemu.Emulator, us []user) {
+	t.Helper()
+	if got := len(emu.Profiles()); got != len(us) {
+		t.Fatalf("Braze holds %d profiles, the source %d users", got, len(us))
+	}
+	for _, u := range us {
+		p, ok := emu.Profile(u.id)
+		if !ok {
+			t.Fatalf("%s not in Braze", u.id)
+		}
+		flags := fmt.Sprint(p.Custom["looker_export"])
+		if fmt.Sprint(p.Custom["score"]) != strconv.FormatInt(u.score, 10) || p.Custom["segment"] != u.segment ||
+			!strings.Contains(flags, label) {
+			t.Fatalf("%s in Braze: %v, source %+v", u.id, p.Custom, u)
+		}
+	}
+}
