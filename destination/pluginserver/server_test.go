@@ -62,7 +62,7 @@ func TestWriteAcrossBoundary(t *testing.T) {
 			c := dial(t, mux)
 			ctx := context.Background()
 			spec, _ := json.Marshal(map[string]any{"api_key": key, "endpoint": emu.URL(), "update_existing_only": false,
-				"dead_letter_file": t.TempDir() + "/dead.jsonl"})
+				"dead_letter_file": t.TempDir() + "/dead.jsonl", "state_dir": t.TempDir()})
 			if err := c.Configure(ctx, "braze", "run-1", spec); err != nil {
 				t.Fatal(err)
 			}
