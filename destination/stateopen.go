@@ -2,13 +2,17 @@ package destination
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/brazesync/brazesync/destination/report"
 	"github.com/brazesync/brazesync/destination/state"
 	"github.com/brazesync/brazesync/destination/state/snowflakestate"
 	"github.com/brazesync/brazesync/destination/state/snowflakestate/layout"
 	"github.com/brazesync/brazesync/source/snowflake"
+	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
 // stateStore is what the writer needs of its state backend: the folder (state.Local), or the
@@ -41,7 +45,7 @@ func (w *Writer) openStateStore(runID string) (stateStore, error) {
 		LockTimeout: w.spec.State.lockTimeout(), Pushdown: w.pushdownSettings(), Log: w.log,
 	})
 	if err != nil {
-		return nil, snowflake.ExplainError(w.spec.State.Connection, "opening the warehouse state", err)
+		return nil, openError(w.spec.State.Connection, err)
 	}
 	w.tally.Update(func(r *report.Report) {
 		r.StateImported = st.Stats().Imported
@@ -51,6 +55,24 @@ func (w *Writer) openStateStore(runID string) (stateStore, error) {
 		}
 	})
 	return &warehouseState{Store: st, local: local, tally: w.tally}, nil
+}
+
+// openError explains why the warehouse state did not open, as the Snowflake source explains its
+// own login and SQL errors, and classes it for the exit code: a held lock, refused credentials or
+// missing objects are the spec's to fix (stateError, like a state folder in use); an unreachable
+// Snowflake may pass on a later run. The source's gRPC classes stay out of it: to the runner this
+// is the destination's error.
+func openError(conn snowflake.Connection, err error) error {
+	if errors.Is(err, state.ErrLocked) {
+		return stateError{err}
+	}
+	explained := snowflake.ExplainError(conn, "opening the warehouse state", err)
+	plain := errors.New(explained.Error())
+	switch sourceerr.Code(explained) {
+	case codes.InvalidArgument, codes.Unauthenticated, codes.PermissionDenied, codes.NotFound, codes.FailedPrecondition:
+		return stateError{plain}
+	}
+	return plain
 }
 
 // pushdownSettings are the mapping settings the Snowflake source's diff pushdown reads from the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +24,11 @@ func TestStateProf(t *testing.T) {
 	spec := testSpec(t, emu.URL(), map[string]any{"rate_limit": -1, "concurrency": 16, "state_dir": filepath.Join(dir, "st"),
 		"diff": os.Getenv("DIFF") != "off"})
 	var recs []arrow.Record
-	for c := 0; c < 50; c++ {
+	nrec := 50
+	if v := os.Getenv("NREC"); v != "" {
+		fmt.Sscan(v, &nrec)
+	}
+	for c := 0; c < nrec; c++ {
 		rows := make([]userRow, 10000)
 		for i := range rows {
 			k := c*10000 + i
@@ -36,6 +42,15 @@ func TestStateProf(t *testing.T) {
 		w, werr, cerr := run(t, spec, zerolog.Nop(), recs)
 		rep := w.Progress()
 		t.Logf("pass %d: %v cpu %v, sent %d unchanged %d (%v %v)", pass, time.Since(start), cpuNow()-c0, rep.UsersSent, rep.RowsUnchanged, werr, cerr)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		st, _ := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "RssAnon") {
+				t.Log(l)
+			}
+		}
+		t.Logf("heap inuse %d MB, sys %d MB", ms.HeapInuse>>20, ms.Sys>>20)
 	}
 }
 

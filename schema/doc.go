@@ -11,7 +11,8 @@
 //
 //   - string, large_string, dictionary<string>: JSON strings; more than 255
 //     characters (code points) is rejected or truncated per
-//     Config.LongStrings; invalid UTF-8 bytes become U+FFFD.
+//     Config.LongStrings; invalid UTF-8 rejects the row (never U+FFFD: no
+//     value reaches Braze that the source does not hold).
 //   - bool: true/false. int*/uint*: exact decimal JSON numbers (values past
 //     2^53 are sent exactly; Braze may store them with less precision*).
 //   - float16/32/64: shortest round-trip form; NaN and ±Inf are rejected.
@@ -25,21 +26,25 @@
 //     Braze would store them as strings*.
 //   - time32/time64*: string "HH:MM:SS" (plus fraction when non-zero).
 //   - list, large_list, fixed_size_list: JSON arrays. Null elements are
-//     dropped*; top-level arrays of scalars are de-duplicated keeping the
+//     dropped and counted (RowResult.NullsDropped); top-level arrays of scalars are de-duplicated keeping the
 //     first occurrence (Braze arrays are sets); dates inside arrays become
 //     ISO strings* (Braze arrays cannot hold dates); lists of lists are
 //     unsupported. Array length caps are left to Braze*.
 //   - struct, map<string,…>: nested objects. Keys must be non-empty, ≤ 255
 //     characters, without '.', '$' or space (struct field names are checked
-//     at mapping time, map keys per row); null members are omitted* (Braze
-//     drops all nested updates of a request containing a null); dates are
-//     {"$time": "..."}; over 100 KB is rejected.
-//   - CloudQuery extensions: uuid as its 36-character text; json embedded
-//     raw once it is valid JSON that Braze would store (a JSON null counts
-//     as null*; arrays must hold only scalars or only objects, objects no
-//     null values and only valid nested keys, strings ≤ 255 characters —
-//     anything else rejects the row rather than being dropped by Braze
-//     without a word); inet as a string; mac as "aa:bb:cc:dd:ee:ff".
+//     at mapping time, map keys per row); null members are omitted and
+//     counted: brazesync never sends _merge_objects, so an object replaces
+//     the stored one and a null member means what an absent one does, while
+//     Braze drops all nested updates of a request containing a null; dates
+//     are {"$time": "..."}; over 100 KB is rejected.
+//   - CloudQuery extensions: uuid as its 36-character text; json copied as
+//     written in one pass (appendBrazeJSON), null members and elements left
+//     out and counted (a top-level JSON null counts as null*); arrays must
+//     hold only scalars or only objects, objects only valid and distinct
+//     nested keys, strings ≤ 255 characters of valid UTF-8, numbers what a
+//     64-bit float holds — anything else rejects the row rather than being
+//     dropped by Braze without a word; inet as a string; mac as
+//     "aa:bb:cc:dd:ee:ff".
 //   - binary, large_binary, fixed_size_binary*: unsupported (an error at
 //     NewMapping if such a column is mapped): Braze has no binary type and a
 //     silent base64 would create meaningless strings. Cast in the query.
@@ -47,8 +52,14 @@
 //   - nulls: omitted (Config.Nulls "skip") or sent as JSON null ("unset").
 //
 // Keys: a null, empty or whitespace-only key skips the row with a reason;
-// other keys are sent exactly as stored (no trimming*). Integer key columns
-// are written as decimal text, uuid keys in canonical form.
+// a key that is not valid UTF-8, holds a control character (C0, DEL, C1)
+// or is longer than MaxKeyChars rejects it (RejectInvalidKey); other keys
+// are sent exactly as stored (no trimming*). Integer key columns are
+// written as decimal text, uuid keys in canonical form.
+//
+// Rows a source could not read faithfully arrive marked in ColumnRejected
+// and are rejected with the source's column and reason
+// (RejectUnreadableRow) before anything else is looked at.
 //
 // Standard profile fields (names are case-sensitive) must come from columns
 // of a fitting type and are checked per row; a bad value rejects the row

@@ -210,6 +210,14 @@ func (r *Report) Merge(o *Report) {
 	r.RowsUnchanged += o.RowsUnchanged
 	r.AttributesUnchanged += o.AttributesUnchanged
 	r.DataPointsSaved += o.DataPointsSaved
+	switch {
+	case o.StateDir == "":
+	case r.StateDir == "" || r.StateDir == o.StateDir: // destinations sharing a folder report its one size
+		r.StateDir, r.StateBytes = o.StateDir, max(r.StateBytes, o.StateBytes)
+	default:
+		r.StateDir += ", " + o.StateDir
+		r.StateBytes += o.StateBytes
+	}
 	r.RowsNotRead += o.RowsNotRead
 	r.NestedNullsDropped += o.NestedNullsDropped
 	r.Requests += o.Requests

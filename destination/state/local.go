@@ -36,7 +36,7 @@ type Options struct {
 
 // defaultCacheBytes keeps the destination's memory flat however many users the state holds: the
 // records live on disk, and the cache only has to hold the index and filter blocks hot.
-const defaultCacheBytes = 40 << 20
+const defaultCacheBytes = 32 << 20
 
 // Local is the embedded backend: a pebble store in the state folder, locked for one run.
 type Local struct {
@@ -195,11 +195,17 @@ func (l *Local) pebbleOptions(fresh bool) *pebble.Options {
 		Cache:                       pebble.NewCache(l.opts.CacheBytes),
 		MemTableSize:                8 << 20,
 		MemTableStopWritesThreshold: 4,
-		FormatMajorVersion:          pebble.FormatWALSyncChunks,
-		Logger:                      pebbleLogger{l.opts.Log},
-		ReadOnly:                    l.opts.ReadOnly,
-		ErrorIfNotExists:            !fresh,
-		ErrorIfExists:               fresh,
+		// Fewer, larger compactions: a run writes its users once, and lookups of absent users
+		// are answered by each file's filter, so a few more level-0 files cost little.
+		L0CompactionThreshold:     8,
+		L0CompactionFileThreshold: 16,
+		L0StopWritesThreshold:     64,
+		LBaseMaxBytes:             256 << 20,
+		FormatMajorVersion:        pebble.FormatWALSyncChunks,
+		Logger:                    pebbleLogger{l.opts.Log},
+		ReadOnly:                  l.opts.ReadOnly,
+		ErrorIfNotExists:          !fresh,
+		ErrorIfExists:             fresh,
 	}
 	po.EventListener = &pebble.EventListener{DataCorruption: l.noteDamage}
 	for i := range po.Levels {

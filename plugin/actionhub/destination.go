@@ -96,12 +96,19 @@ func launchError(err error) error {
 	return fmt.Errorf("The Braze writer could not start; %s: %w", untouched, err)
 }
 
-// defaultDestinationPath is the braze-destination beside the running executable, where
-// `make build` and the release archives put it.
-func defaultDestinationPath() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("locating the running executable: %w", err)
+// locateDestination defaults the destination path to the braze-destination beside the running
+// executable (where `make build` and the release archives put it) and checks the binary is there,
+// so a hub that cannot write fails at start rather than on Looker's first execution.
+func (c *Config) locateDestination() error {
+	if c.DestinationPath == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("locating the running executable: %w", err)
+		}
+		c.DestinationPath = filepath.Join(filepath.Dir(exe), "braze-destination")
 	}
-	return filepath.Join(filepath.Dir(exe), "braze-destination"), nil
+	if _, err := os.Stat(c.DestinationPath); err != nil {
+		return fmt.Errorf("finding the destination binary (build it, or set --destination-path): %w", err)
+	}
+	return nil
 }

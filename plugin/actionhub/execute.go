@@ -74,6 +74,9 @@ func newRunID(now time.Time) string {
 func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 	// HTTP/1 needs this to read the body after the answer started.
 	_ = http.NewResponseController(w).EnableFullDuplex()
+	// Close the body here, not after the handler: with full duplex, net/http would otherwise drain
+	// an unread body only after it stopped watching the connection, and then read it twice at once.
+	defer r.Body.Close()
 	s.runs.Add(1)
 	defer s.runs.Done()
 	ctx, cancel := context.WithCancelCause(s.ctx)
@@ -143,7 +146,8 @@ func (ex *execution) stream(ctx context.Context, dest *runner.Destination) (int6
 	rows := snd.close()
 	switch {
 	case snd.sendErr != nil:
-		err = snd.sendErr // the destination failed: that is the story, not the decoder's view of it
+		// The destination failed: that is the story, not the decoder's view of it.
+		err = fmt.Errorf("The Braze writer failed: %w", snd.sendErr)
 	case in.Failure() != nil:
 		err = in.Failure()
 	case err != nil && ctx.Err() != nil:

@@ -104,8 +104,8 @@ func setup(t *testing.T, o envOptions) *env {
 	e.looker = emutest.Looker(t, lo)
 
 	cfg := actionhub.Config{
-		Secret:               []byte(testSecret),
-		ReportDir:            e.reportDir,
+		Secret:          []byte(testSecret),
+		ReportDir:       e.reportDir,
 		DestinationPath: testbin.Path(t, "braze-destination"),
 		Logger:          zerolog.New(&syncWriter{w: e.logs}),
 	}

@@ -61,6 +61,7 @@ func TestDestinationCrashFailsOnlyItsExecution(t *testing.T) {
 	crashed := e.send(lookeremu.LookScenario, form("external_id", "CRASH"))
 	assert.False(t, crashed.Success)
 	assert.Contains(t, crashed.Message, "exited unexpectedly")
+	t.Log(crashed.Message)
 	assertBalancedFailure(t, e, "CRASH")
 
 	e.assertStillServing(t)
@@ -92,6 +93,7 @@ func TestKilledDestinationFailsOnlyItsExecution(t *testing.T) {
 	require.NotNil(t, res)
 	assert.False(t, res.Success)
 	assert.Contains(t, res.Message, "exited unexpectedly")
+	t.Log(res.Message)
 	assertBalancedFailure(t, e, "KILLED")
 
 	e.assertStillServing(t)

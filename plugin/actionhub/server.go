@@ -80,23 +80,9 @@ var errShutdown = errors.New("the action hub is shutting down")
 
 // New checks cfg and returns a hub.
 func New(cfg Config) (*Server, error) {
-	if len(cfg.Secret) < 16 {
-		return nil, errors.New("the action hub secret must be at least 16 bytes")
-	}
-	setDefault(&cfg.MaxConcurrent, defaultMaxConcurrent)
-	setDefault(&cfg.KeepAlive, defaultKeepAlive)
-	setDefault(&cfg.RunTimeout, defaultRunTimeout)
-	cfg.Limits.setDefaults()
-	if cfg.Label == "" {
-		cfg.Label = defaultLabel
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
-	}
-	if err := locateDestination(&cfg); err != nil {
+	if err := cfg.prepare(); err != nil {
 		return nil, err
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Server{cfg: cfg, policy: newEndpointPolicy(cfg.AllowedEndpointHosts), sem: make(chan struct{}, cfg.MaxConcurrent)}
 	if err := s.checkDestinationOptions(); err != nil {
 		return nil, err
@@ -105,18 +91,30 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// locateDestination fills in the default destination path and checks the binary is there, so a
-// hub that cannot write fails at start rather than on Looker's first execution.
-func locateDestination(cfg *Config) error {
-	if cfg.DestinationPath == "" {
-		p, err := defaultDestinationPath()
-		if err != nil {
-			return err
-		}
-		cfg.DestinationPath = p
+// prepare checks the configuration, fills in defaults and creates the report folder.
+func (c *Config) prepare() error {
+	if len(c.Secret) < 16 {
+		return errors.New("the action hub secret must be at least 16 bytes")
 	}
-	if _, err := os.Stat(cfg.DestinationPath); err != nil {
-		return fmt.Errorf("finding the destination binary (build it, or set --destination-path): %w", err)
+	setDefault(&c.MaxConcurrent, defaultMaxConcurrent)
+	setDefault(&c.KeepAlive, defaultKeepAlive)
+	setDefault(&c.RunTimeout, defaultRunTimeout)
+	c.Limits.setDefaults()
+	if c.Label == "" {
+		c.Label = defaultLabel
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if err := c.locateDestination(); err != nil {
+		return err
+	}
+	if c.ReportDir != "" {
+		// Dead letters hold rows, which may be personal data: the folder is the hub user's only.
+		if err := os.MkdirAll(c.ReportDir, 0o700); err != nil {
+			return fmt.Errorf("creating the report folder: %w", err)
+		}
 	}
 	return nil
 }

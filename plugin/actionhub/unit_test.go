@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/brazesync/brazesync/destination"
 )
 
 func TestAuthorized(t *testing.T) {
@@ -126,4 +129,34 @@ func TestPayloadValidation(t *testing.T) {
 	r, f := pl.validate(p)
 	require.Nil(t, f)
 	assert.Equal(t, defaultExportLabel, r.exportLabel)
+}
+
+// The spec an execution's destination process receives survives the trip over Configure: it
+// parses as the destination parses it, with every setting the execution and the hub gave.
+func TestDestinationSpecOfAnExecution(t *testing.T) {
+	s := &Server{cfg: Config{ReportDir: "runs", Destination: DestinationOptions{CreateUsers: true, Concurrency: 3, LongStrings: "truncate"}}}
+	req := &request{apiKey: "key-1", endpoint: "https://proxy.example.com", customEndpoint: true, userKey: "braze_id", exportLabel: "VIP"}
+	b, err := json.Marshal(s.destinationSpec(req, "run-1"))
+	require.NoError(t, err)
+	spec, err := destination.ParseSpec(b)
+	require.NoError(t, err)
+	assert.Equal(t, "key-1", spec.APIKey)
+	assert.Equal(t, "https://proxy.example.com", spec.Endpoint)
+	assert.True(t, spec.AllowCustomEndpoint)
+	assert.Equal(t, "braze_id", spec.UserKey)
+	assert.Equal(t, "truncate", spec.LongStrings)
+	assert.Equal(t, "VIP", spec.ExportValue)
+	assert.False(t, *spec.UpdateExistingOnly)
+	assert.Equal(t, 3, spec.Concurrency)
+	assert.False(t, *spec.Diff, "executions keep no sync state")
+	assert.Equal(t, filepath.Join("runs", "run-1.dead-letter.jsonl"), spec.DeadLetterFile)
+
+	s.cfg.Destination.LongStrings = "cut"
+	assert.Error(t, s.checkDestinationOptions(), "a bad hub option fails at start")
+}
+
+func TestNewNeedsTheDestinationBinary(t *testing.T) {
+	_, err := New(Config{Secret: []byte("0123456789abcdef"), DestinationPath: filepath.Join(t.TempDir(), "braze-destination")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--destination-path")
 }

@@ -149,6 +149,7 @@ func Run(ctx context.Context, opts Options) *Result {
 		if ds != nil {
 			dests[d.Name] = ds
 			checkBraze(ctx, r, opts, d.Name, ds)
+			checkState(ctx, r, d.Name, ds)
 		}
 	}
 	for _, src := range spec.Sources {

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/brazesync/brazesync/destination"
-	bzschema "github.com/brazesync/brazesync/schema"
 	"github.com/brazesync/brazesync/plugin/runner"
+	bzschema "github.com/brazesync/brazesync/schema"
 )
 
 // tagsInRecordsOnly names the source plugins whose column tags travel only in the records' field

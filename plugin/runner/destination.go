@@ -123,9 +123,13 @@ func (d *destination) finish(ctx context.Context) (*report.Report, error) {
 		rep, final, err = d.stream.CloseAndWait(actx)
 		cancel()
 	}
-	if err != nil && d.failed == nil {
+	switch {
+	case err != nil && final && d.failed == nil:
+		// The plugin sent its final report, then its verdict: not a crash to wait for.
+		err = fromDestination(d.spec.Name, err)
+	case err != nil && d.failed == nil:
 		err = d.failure(err)
-	} else if err != nil {
+	case err != nil:
 		err = d.failed
 	}
 	if rep == nil {

@@ -131,8 +131,10 @@ func (x *Destination) Progress() *report.Report { return x.d.stream.Progress() }
 // sync does after a signal), and stops the process. When the plugin died, the report is its last
 // snapshot with the rows it had not accounted for marked unaccounted.
 func (x *Destination) Finish(ctx context.Context) (*report.Report, error) {
-	rep, err := x.d.finish(ctx)
+	// The watchdog stops first: finish amends the last progress report of a dead plugin, which the
+	// watchdog reads. ctx bounds the wait instead (then the plugin is aborted).
 	x.stopWatch()
+	rep, err := x.d.finish(ctx)
 	if err == nil && rep.Status == report.StatusFailed && rep.Error != "" {
 		err = fmt.Errorf("destination %q: %s", x.d.spec.Name, rep.Error)
 	}

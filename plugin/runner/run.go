@@ -35,6 +35,8 @@ type Options struct {
 	// ShutdownTimeout: after SIGINT/SIGTERM (or ctx's end), how long in-flight requests may take
 	// to finish; no new request starts meanwhile.
 	ShutdownTimeout time.Duration
+	// FullRefresh sends everything, ignoring the destinations' sync state (sync --full-refresh).
+	FullRefresh bool
 }
 
 // RunReport is the run's JSON report: the destinations' counts added up, then each destination's own
@@ -57,6 +59,9 @@ func Run(ctx context.Context, opts Options) (*RunReport, error) {
 	spec, err := LoadSpecFiles(opts.SpecFiles...)
 	if err != nil {
 		return rr.finish(opts, err), err
+	}
+	if opts.FullRefresh {
+		spec.fullRefresh()
 	}
 	r := &run{opts: opts, spec: spec, id: runID, log: opts.Log.With().Str("run_id", runID).Logger(), rr: rr}
 	err = r.execute(ctx)

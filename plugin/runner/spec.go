@@ -113,13 +113,13 @@ func (s *Spec) add(doc document) error {
 	switch doc.Kind {
 	case "source":
 		var src SourceSpec
-		if err := decodeStrict(&doc.Spec, &src); err != nil {
+		if err := decodeStrict(&doc.Spec, &src, &src.Spec); err != nil {
 			return fmt.Errorf("kind: source: %w", err)
 		}
 		s.Sources = append(s.Sources, &src)
 	case "destination":
 		var dst DestinationSpec
-		if err := decodeStrict(&doc.Spec, &dst); err != nil {
+		if err := decodeStrict(&doc.Spec, &dst, &dst.Spec); err != nil {
 			return fmt.Errorf("kind: destination: %w", err)
 		}
 		s.Destinations = append(s.Destinations, &dst)
@@ -131,20 +131,29 @@ func (s *Spec) add(doc document) error {
 	return nil
 }
 
-// decodeStrict refuses fields brazesync does not know, naming them.
-func decodeStrict(n *yaml.Node, v any) error {
+// decodeStrict refuses fields brazesync does not know, naming them. The plugin's own `spec:` block
+// is read in one pass by specMap (specvalue.go); v sets it through its *map[string]any.
+func decodeStrict(n *yaml.Node, v any, pluginSpec *map[string]any) error {
 	if n.Kind == 0 {
 		return errors.New("missing spec:")
 	}
+	specNode, rest := splitSpec(n)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(n); err != nil {
+	if err := enc.Encode(rest); err != nil {
 		return err
 	}
 	dec := yaml.NewDecoder(&buf)
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%s (brazesync supports the fields documented in docs/configuration.md)", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if specNode != nil {
+		m, err := specMap(specNode)
+		if err != nil {
+			return err
+		}
+		*pluginSpec = m
 	}
 	return nil
 }

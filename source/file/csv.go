@@ -105,20 +105,20 @@ func inferCSV(f FileSpec) (*plan, error) {
 	return p, nil
 }
 
-// typeCSVRow widens the columns by one row; false when a value does not fit its pinned type.
+// typeCSVRow widens the columns by one row; false (and nothing widened) when a value does not fit
+// its pinned type, since the row will be dead-lettered.
 func typeCSVRow(p *plan, rec []string) bool {
-	ok := true
 	for i, cell := range rec {
-		c := &p.cols[i]
-		switch {
-		case cell == "" || c.kind == kindString && c.pin == kindNull:
-		case c.pin != kindNull:
-			ok = ok && fits(c.pin, cell)
-		default:
+		if c := &p.cols[i]; cell != "" && c.pin != kindNull && !fits(c.pin, cell) {
+			return false
+		}
+	}
+	for i, cell := range rec {
+		if c := &p.cols[i]; cell != "" && c.pin == kindNull && c.kind != kindString {
 			c.see(textKind(cell, true), p.rows, kindString)
 		}
 	}
-	return ok
+	return true
 }
 
 // csvRows is the second pass: records of at most batch rows on the plan's schema.

@@ -276,25 +276,27 @@ func inferNDJSON(f FileSpec) (*plan, error) {
 	if err := f.checkPins(columnNames(p.cols)); err != nil {
 		return nil, err
 	}
+	if len(p.cols) == 0 && p.rows > 0 {
+		return nil, configError(fmt.Errorf("%s: no line has a key: %d rows without columns cannot be sent", f.Path, p.rows))
+	}
 	p.applyPins()
 	return p, nil
 }
 
-// typeNDJSONRow widens the columns by one line's values; false when a value does not fit its
-// pinned type.
+// typeNDJSONRow widens the columns by one line's values; false (and nothing widened) when a value
+// does not fit its pinned type, since the row will be dead-lettered.
 func typeNDJSONRow(p *plan, values [][]byte) bool {
-	ok := true
 	for i, v := range values {
-		c := &p.cols[i]
-		switch {
-		case v == nil:
-		case c.pin != kindNull:
-			ok = ok && fitsJSON(c.pin, v)
-		default:
+		if c := &p.cols[i]; v != nil && c.pin != kindNull && !fitsJSON(c.pin, v) {
+			return false
+		}
+	}
+	for i, v := range values {
+		if c := &p.cols[i]; v != nil && c.pin == kindNull {
 			c.see(valueKind(v), p.rows, kindJSON)
 		}
 	}
-	return ok
+	return true
 }
 
 func columnNames(cols []column) []string {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/cloudquery/plugin-sdk/v4/plugin"
 
-	"github.com/brazesync/brazesync/source/looker"
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
+	"github.com/brazesync/brazesync/source/looker"
 )
 
 // BenchmarkSyncScenarioLook measures the source end to end (emulator HTTP,

@@ -186,7 +186,15 @@ func (c *SourceClient) logStack(stack []byte) {
 	c.logger.Error().Bytes("stack", stack).Msg("recovered from a panic")
 }
 
-func (c *SourceClient) syncTable(ctx context.Context, ts TableSpec, res chan<- message.SyncMessage) error {
+func (c *SourceClient) syncTable(ctx context.Context, ts TableSpec, res chan<- message.SyncMessage) (err error) {
+	var rw *RecordWriter
+	defer sourceerr.Recover(&err, func() string {
+		var rows int64
+		if rw != nil {
+			rows = rw.Rows()
+		}
+		return fmt.Sprintf("reading table %s after row %d", ts.Name, rows)
+	}, c.logStack)
 	body, err := c.run(ctx, ts)
 	if err != nil {
 		return err
@@ -200,7 +208,6 @@ func (c *SourceClient) syncTable(ctx context.Context, ts TableSpec, res chan<- m
 			return ctx.Err()
 		}
 	}
-	var rw *RecordWriter
 	err = DecodeJSONDetail(body, Handler{
 		OnHeader: func(h *Header) error {
 			cols, err := Columns(h)

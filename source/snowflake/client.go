@@ -58,6 +58,7 @@ func NewPlugin() *plugin.Plugin {
 // opts.NoConnection it returns a client with no tables.
 func New(ctx context.Context, logger zerolog.Logger, specBytes []byte, opts plugin.NewClientOptions) (plugin.Client, error) {
 	c := &Client{logger: logger.With().Str("module", "snowflake-source").Logger()}
+	routeDriverLog(c.logger) // the driver's own log lines join ours (driverlog.go)
 	if opts.NoConnection {
 		return c, nil
 	}

@@ -46,7 +46,7 @@ func (d *driverLog) Write(p []byte) (int, error) {
 		if file := f["file"]; file != "" {
 			ev = ev.Str("caller", file)
 		}
-		ev.Msg(msg)
+		ev.Msg(strings.TrimSpace(msg))
 	}
 	return len(p), nil
 }

@@ -36,11 +36,11 @@ import (
 // Column names the wrapped query adds; a query whose own columns start with the prefix is not
 // wrapped.
 const (
-	pushdownPrefix = "__BRAZESYNC"
-	heldColumn     = pushdownPrefix + "_HELD"
-	heldBackColumn = pushdownPrefix + "_HELD_BACK"
-	srcAlias       = pushdownPrefix + "_SRC"
-	diffAlias      = pushdownPrefix + "_DIFF"
+	pushdownPrefix  = "__BRAZESYNC"
+	heldColumn      = pushdownPrefix + "_HELD"
+	queryRowsColumn = pushdownPrefix + "_QUERY_ROWS"
+	srcAlias        = pushdownPrefix + "_SRC"
+	diffAlias       = pushdownPrefix + "_DIFF"
 )
 
 // plainStandardFields are the standard profile fields the destination sends exactly as a custom
@@ -53,8 +53,9 @@ var plainStandardFields = map[string]bool{
 // pushdown is one query's wrapped form and what its result carries besides the table's rows.
 type pushdown struct {
 	sql string
-	// heldBack is the count of rows Snowflake held back, from the result's summary row.
-	heldBack  atomic.Int64
+	// queryRows is the row count of the query as written, from the result's summary row: the rows
+	// not streamed were held back.
+	queryRows atomic.Int64
 	summaries atomic.Int64
 }
 
@@ -315,20 +316,22 @@ func (p *diffPlan) held() string {
 }
 
 // sql wraps userSQL. The result is the query's own columns (cast to their own types) for the rows
-// not held back, and one summary row, all NULL but for the count of rows held back.
+// not held back, and one summary row, all NULL but for the query's row count: the rows held back
+// are that count less the rows returned. Counting the query itself, not the held rows, keeps the
+// join and the hashing to one pass over the rows.
 func (p *diffPlan) sql(userSQL, stateTable string) string {
 	userSQL = strings.TrimRight(strings.TrimSpace(userSQL), "; \t\r\n")
-	stateRows := func(attr string) string {
-		return "(SELECT USER_KEY, HASH, SENT_AT, FLAGGED FROM " + stateTable + " WHERE NS = '" + p.ns + "' AND ATTRIBUTE = " +
-			layout.Literal(attr) + " AND VERSION <= " + strconv.FormatUint(p.version, 10) + ")"
+	// Each join takes one state row per user (the table holds one version of each, once compacted).
+	join := func(alias, attr string) string {
+		return "\n  LEFT JOIN " + stateTable + " " + alias + " ON " + alias + ".NS = '" + p.ns + "' AND " + alias + ".USER_KEY = " + p.key +
+			" AND " + alias + ".ATTRIBUTE = " + layout.Literal(attr) + " AND " + alias + ".VERSION <= " + strconv.FormatUint(p.version, 10)
 	}
 	var b strings.Builder
 	b.WriteString("WITH " + quoteName(srcAlias) + " AS (\n" + userSQL + "\n),\n")
 	b.WriteString(quoteName(diffAlias) + " AS (\n  SELECT s.*, (" + p.held() + ") AS " + quoteName(heldColumn) + "\n  FROM " + quoteName(srcAlias) + " s")
-	b.WriteString("\n  LEFT JOIN " + stateRows(layout.UserRow) + " u ON u.USER_KEY = " + p.key)
+	b.WriteString(join("u", layout.UserRow))
 	for i, a := range p.attrs {
-		st := "a" + strconv.Itoa(i)
-		b.WriteString("\n  LEFT JOIN " + stateRows(a.name) + " " + st + " ON " + st + ".USER_KEY = " + p.key)
+		b.WriteString(join("a"+strconv.Itoa(i), a.name))
 	}
 	b.WriteString("\n)\n")
 	rowCols, nullCols := make([]string, len(p.cols)), make([]string, len(p.cols))
@@ -336,9 +339,8 @@ func (p *diffPlan) sql(userSQL, stateTable string) string {
 		rowCols[i] = "CAST(" + c.quoted + " AS " + c.typeName + ") AS " + c.quoted
 		nullCols[i] = "CAST(NULL AS " + c.typeName + ")"
 	}
-	b.WriteString("SELECT " + strings.Join(rowCols, ", ") + ", CAST(NULL AS NUMBER(19,0)) AS " + quoteName(heldBackColumn) +
+	b.WriteString("SELECT " + strings.Join(rowCols, ", ") + ", CAST(NULL AS NUMBER(19,0)) AS " + quoteName(queryRowsColumn) +
 		"\nFROM " + quoteName(diffAlias) + " WHERE NOT " + quoteName(heldColumn))
-	b.WriteString("\nUNION ALL\nSELECT " + strings.Join(nullCols, ", ") + ", COALESCE(SUM(IFF(" + quoteName(heldColumn) + ", 1, 0)), 0)" +
-		"\nFROM " + quoteName(diffAlias))
+	b.WriteString("\nUNION ALL\nSELECT " + strings.Join(nullCols, ", ") + ", COUNT(*)\nFROM " + quoteName(srcAlias))
 	return b.String()
 }

@@ -10,16 +10,16 @@ import (
 )
 
 // strip turns a record of the wrapped query into one of the query's own columns: it drops the
-// held-back column and the summary row (counting the rows it says were held back). Without
-// pushdown it returns rec itself. The caller releases the result.
+// row-count column and the summary row (keeping the count). Without pushdown it returns rec
+// itself. The caller releases the result.
 func (p *pushdown) strip(mem memory.Allocator, rec arrow.Record) (arrow.Record, error) {
 	if p == nil {
 		rec.Retain()
 		return rec, nil
 	}
 	n := int(rec.NumCols()) - 1
-	if n < 1 || rec.Schema().Field(n).Name != heldBackColumn {
-		return nil, fmt.Errorf("pushdown: the result's last column is not %s", heldBackColumn)
+	if n < 1 || rec.Schema().Field(n).Name != queryRowsColumn {
+		return nil, fmt.Errorf("pushdown: the result's last column is not %s", queryRowsColumn)
 	}
 	held := rec.Column(n)
 	var keep [][2]int64 // row ranges without a summary row
@@ -30,9 +30,9 @@ func (p *pushdown) strip(mem memory.Allocator, rec arrow.Record) (arrow.Record, 
 		}
 		v, ok := intValue(held, i)
 		if !ok {
-			return nil, fmt.Errorf("pushdown: the held-back count is %s, not an integer", held.DataType())
+			return nil, fmt.Errorf("pushdown: the query's row count is %s, not an integer", held.DataType())
 		}
-		p.heldBack.Add(v)
+		p.queryRows.Add(v)
 		p.summaries.Add(1)
 		if int64(i) > from {
 			keep = append(keep, [2]int64{from, int64(i)})
@@ -95,7 +95,11 @@ func (p *pushdown) finish(log zerolog.Logger, table string, sent int64) error {
 	if p.summaries.Load() != 1 {
 		return fmt.Errorf("pushdown: the result had %d summary rows, want 1", p.summaries.Load())
 	}
-	log.Info().Str("table", table).Int64("rows_held_back", p.heldBack.Load()).Int64("rows_streamed", sent).
+	held := p.queryRows.Load() - sent
+	if held < 0 {
+		return fmt.Errorf("pushdown: %d rows streamed of a query of %d", sent, p.queryRows.Load())
+	}
+	log.Info().Str("table", table).Int64("rows_held_back", held).Int64("rows_streamed", sent).
 		Msg("pushdown: rows unchanged since the warehouse state stayed in Snowflake")
 	return nil
 }

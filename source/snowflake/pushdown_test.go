@@ -251,7 +251,7 @@ func TestPushdownReadsOnlyChangedRows(t *testing.T) {
 		}
 		h := e.History()
 		for i := len(h) - 1; i >= 0; i-- {
-			if strings.Contains(h[i].SQL, heldBackColumn) && !h[i].DescribeOnly {
+			if strings.Contains(h[i].SQL, queryRowsColumn) && !h[i].DescribeOnly {
 				return n, h[i].Rows
 			}
 		}

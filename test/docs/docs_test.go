@@ -37,7 +37,7 @@ import (
 
 // pages are the documents this test owns (docs/emulator-braze.md has its own test in plugin/emulator/brazeemu).
 var pages = []string{"troubleshooting.md", "operations.md", "cloudquery.md", "scheduling.md",
-	"guide-snowflake.md", "guide-looker.md", "quickstart.md", "README.md", "looker.md", "snowflake.md", "mapping.md", "events.md"}
+	"guide-snowflake.md", "guide-looker.md", "quickstart.md", "README.md", "looker.md", "snowflake.md", "mapping.md", "events.md", "state-snowflake.md"}
 
 type block struct {
 	lang, body string

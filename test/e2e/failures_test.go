@@ -57,7 +57,7 @@ func TestPluginFailureModes(t *testing.T) {
 			if res.Code != runner.ExitPlugin {
 				t.Errorf("exit code %d, want %d\n%s", res.Code, runner.ExitPlugin, tail(res.Stderr))
 			}
-			if !strings.Contains(res.Stderr, tc.wantMsg) || !strings.Contains(res.Stderr, `destination "braze"`) {
+			if !strings.Contains(res.Stderr, tc.wantMsg) || !mentions(res.Stderr, `destination "braze"`) {
 				t.Errorf("stderr does not name the plugin and %q:\n%s", tc.wantMsg, tail(res.Stderr))
 			}
 			rep := res.Report
@@ -144,4 +144,9 @@ func tail(s string) string {
 		return "…" + s[len(s)-3000:]
 	}
 	return s
+}
+
+// mentions reports whether the log holds s, as text or inside a JSON string (quotes escaped).
+func mentions(log, s string) bool {
+	return strings.Contains(log, s) || strings.Contains(log, strings.ReplaceAll(s, `"`, `\"`))
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +25,11 @@ func TestSIGKILLLeavesNoOrphans(t *testing.T) {
 	s := startSync(t, pacedSpec(data), map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()})
 	s.waitFor("requests and both plugins", func() bool { return emu.Stats().Requests >= 10 && len(s.children()) == 2 })
 	kids := s.children()
+	t.Cleanup(func() { // orphans, if the test fails
+		for _, pid := range kids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 	names := []string{procName(kids[0]), procName(kids[1])}
 	sort.Strings(names)
 	if names[0] != "braze-destinati" || names[1] != "file-source" { // the kernel keeps 15 characters
@@ -33,9 +39,15 @@ func TestSIGKILLLeavesNoOrphans(t *testing.T) {
 	if err := s.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	atKill := emu.Stats().Requests
+	killed, atKill := time.Now(), emu.Stats().Requests
 	<-s.exited
-	time.Sleep(2 * time.Second)
+	for gone := false; !gone && time.Since(killed) < 2*time.Second; time.Sleep(5 * time.Millisecond) {
+		gone = !running(kids[0]) && !running(kids[1])
+		if gone {
+			t.Logf("both plugins gone %s after the kill", time.Since(killed).Round(time.Millisecond))
+		}
+	}
+	time.Sleep(time.Until(killed.Add(2 * time.Second)))
 
 	for _, pid := range kids {
 		if running(pid) {

@@ -50,6 +50,7 @@ func startSync(t *testing.T, spec string, env map[string]string, args ...string)
 	}
 	s := &liveSync{t: t, cmd: cmd, dir: dir, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
+	cmd.WaitDelay = 2 * time.Second // an orphaned plugin holding stderr open must not hang the test
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -58,8 +59,12 @@ func TestSignalStopsNewRequests(t *testing.T) {
 			s.waitFor("the phase under test", func() bool { return tc.ready(s, emu) })
 
 			s.signal(syscall.SIGTERM)
-			atSignal := emu.Stats().Requests
+			signalled, atSignal := time.Now(), emu.Stats().Requests
 			code, rep := s.wait(time.Minute)
+			t.Logf("exited %s after the signal", time.Since(signalled).Round(time.Millisecond))
+			if os.Getenv("PEEK") != "" {
+				t.Log(s.stderr.String())
+			}
 
 			after := emu.Stats().Requests
 			t.Logf("requests at the signal %d, at the end %d; report: read %d sent %d rejected %v", atSignal, after,

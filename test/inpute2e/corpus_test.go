@@ -99,7 +99,12 @@ func corpus() []corpusCase {
 	pii := csvCase("pii_in_bad_cells", "external_id,braze[email],braze[n]\npii_1,PLANTED-jane.doe@example,1\npii_2,ok@example.com,2\npii_3,PLANTED-x\xff@example.com,3\n",
 		map[int]string{0: "email", 2: "UTF-8"}, nil)
 	pii.planted = []string{"PLANTED-jane", "PLANTED-x"}
-	cases = append(cases, pii)
+	ndPII := ndjsonCase("pii_ndjson", `{"external_id":"npii_1","braze[email]":"PLANTED-nd.jane@example","braze[n]":1}`+"\n"+
+		`{"external_id":"npii_2","braze[email]":"ok@example.com","braze[n]":"PLANTED-not-a-number"}`+"\n"+
+		`{"external_id":"npii_3","braze[email]":"ok3@example.com","braze[n]":3}`+"\n",
+		map[int]string{0: "email"}, nil)
+	ndPII.planted = []string{"PLANTED-nd", "PLANTED-not"}
+	cases = append(cases, pii, ndPII)
 	// NDJSON: a type that changes after line 1,000, a column that first appears there, invalid
 	// UTF-8 and unpaired surrogates in keys, nested nulls, bad lines, a number no float holds.
 	cases = append(cases,

@@ -83,7 +83,8 @@ type exitCase struct {
 	spec    func(t *testing.T, braze *brazeemu.Emulator) (spec string, env map[string]string)
 	during  func(t *testing.T, braze *brazeemu.Emulator, pid int) // acts on the running sync
 	code    int
-	message string // the log names the cause
+	message string   // the log names the cause
+	dest    []string // extra destination spec lines
 }
 
 // TestExitCodesByCause: each cause of failure, end to end through the real binaries, gives the
@@ -124,7 +125,7 @@ func TestExitCodesByCause(t *testing.T) {
 			}},
 		{name: "destination killed", code: runner.ExitPlugin, message: "exited unexpectedly",
 			spec: bigFileSpec(testbin.Dir(t)), during: killChild("braze-destination")},
-		{name: "Braze goes away", code: runner.ExitAuth, message: "unreachable",
+		{name: "Braze goes away", code: runner.ExitAuth, message: "unreachable", dest: []string{"max_attempts: 2"},
 			spec: bigFileSpec(testbin.Dir(t)), during: func(t *testing.T, b *brazeemu.Emulator, _ int) {
 				waitRequests(t, b, 5)
 				_ = b.Close()
@@ -147,7 +148,7 @@ func TestExitCodesByCause(t *testing.T) {
 					return func() { <-done }
 				}
 			}
-			res := testbin.Sync(t, testbin.Spec(src, testbin.BrazeDestination("EXIT", "concurrency: 2")), opts)
+			res := testbin.Sync(t, testbin.Spec(src, testbin.BrazeDestination("EXIT", append([]string{"concurrency: 2"}, tc.dest...)...)), opts)
 			if res.Code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", res.Code, tc.code, tail(res.Stderr))
 			}

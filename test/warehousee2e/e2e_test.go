@@ -17,6 +17,7 @@ import (
 
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/snowflakeemu"
+	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/source/snowflake"
 	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
@@ -287,7 +288,7 @@ func TestKilledRunIsResentFromAnotherFolder(t *testing.T) {
 	}
 
 	refused := w.sync(w.spec(false))
-	if refused.Code == 0 || !strings.Contains(refused.Stderr, "in use by run "+holder) {
+	if refused.Code != runner.ExitConfig || !strings.Contains(refused.Stderr, "in use by run "+holder) {
 		t.Fatalf("a run during the killed run's lock: exit %d, want a refusal naming run %s:\n%s", refused.Code, holder, tail(refused.Stderr))
 	}
 	if got := w.objects() - before - delivered; got != 0 {
@@ -321,8 +322,8 @@ func TestConcurrentRunIsRefused(t *testing.T) {
 	host, _ := os.Hostname()
 
 	refused := w.sync(w.spec(false))
-	if refused.Code == 0 {
-		t.Fatal("the second run was not refused")
+	if refused.Code != runner.ExitConfig {
+		t.Fatalf("the second run: exit %d, want %d (refused, like a state folder in use)", refused.Code, runner.ExitConfig)
 	}
 	t.Logf("refused with exit %d: %s", refused.Code, errorLine(refused.Stderr))
 	for _, want := range []string{"in use by run " + run, "on " + host} {
@@ -351,7 +352,7 @@ func (w *world) pushdownRows() int64 {
 	w.t.Helper()
 	h := w.sf.History()
 	for i := len(h) - 1; i >= 0; i-- {
-		if strings.Contains(h[i].SQL, "__BRAZESYNC_HELD_BACK") && !h[i].DescribeOnly {
+		if strings.Contains(h[i].SQL, "__BRAZESYNC_QUERY_ROWS") && !h[i].DescribeOnly {
 			return h[i].Rows
 		}
 	}
@@ -359,8 +360,8 @@ func (w *world) pushdownRows() int64 {
 	return 0
 }
 
-// TestPushdownReadsOnlyChangedRows: with pushdown: true, an unchanged re-sync reads one row (the
-// count of rows held back) out of Snowflake and sends nothing; after three users change, the
+// TestPushdownReadsOnlyChangedRows: with pushdown: true, an unchanged re-sync reads one row (a
+// summary with the query's row count) out of Snowflake and sends nothing; after three users change, the
 // query returns those three and Braze ends equal to the source.
 func TestPushdownReadsOnlyChangedRows(t *testing.T) {
 	w := newWorld(t, 1000)
@@ -370,7 +371,7 @@ func TestPushdownReadsOnlyChangedRows(t *testing.T) {
 	}
 	res := w.mustSync(w.spec(true))
 	if got := w.pushdownRows(); got != 1 {
-		t.Errorf("an unchanged re-sync read %d rows out of Snowflake, want 1 (the held-back count)", got)
+		t.Errorf("an unchanged re-sync read %d rows out of Snowflake, want 1 (the summary row with the query's row count)", got)
 	}
 	if d := res.Report.Destinations["braze"]; d.RowsRead != 0 || w.objects() != int64(w.users) {
 		t.Errorf("an unchanged re-sync read %d rows and sent %d objects, want 0 and 0", d.RowsRead, w.objects()-int64(w.users))
@@ -383,7 +384,7 @@ func TestPushdownReadsOnlyChangedRows(t *testing.T) {
 	}
 	w.mustSync(w.spec(true))
 	if got := w.pushdownRows(); got != 4 {
-		t.Errorf("after three users changed the query returned %d rows, want 4 (three and the count)", got)
+		t.Errorf("after three users changed the query returned %d rows, want 4 (three and the summary row)", got)
 	}
 	if got := w.objects() - int64(w.users); got != 3 {
 		t.Errorf("sent %d objects, want 3", got)

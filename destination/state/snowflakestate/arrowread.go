@@ -43,24 +43,71 @@ func streamArrow(ctx context.Context, db *sql.DB, query string, fn func(arrow.Re
 		if err != nil {
 			return err
 		}
-		for i, b := range batches {
-			recs, err := b.Fetch()
-			if err != nil {
-				return fmt.Errorf("fetching result chunk %d of %d: %w", i+1, len(batches), err)
-			}
-			for k, rec := range *recs {
-				err := fn(rec)
-				rec.Release()
-				if err != nil {
-					for _, r := range (*recs)[k+1:] {
-						r.Release()
-					}
-					return err
-				}
-			}
-		}
-		return nil
+		return fetchInOrder(ctx, batches, fn)
 	})
+}
+
+// prefetch is how many result chunks download ahead of the one being read: the driver fetches
+// an Arrow batch only when asked, so reading them one by one would leave the link idle.
+const prefetch = 3
+
+type fetched struct {
+	recs *[]arrow.Record
+	err  error
+}
+
+// fetchInOrder calls fn for every record of every batch, in order, downloading up to prefetch
+// batches ahead; memory holds at most that many chunks.
+func fetchInOrder(ctx context.Context, batches []*sf.ArrowBatch, fn func(arrow.Record) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]chan fetched, len(batches))
+	for i := range results {
+		results[i] = make(chan fetched, 1)
+	}
+	window := make(chan struct{}, prefetch)
+	go func() {
+		for i, b := range batches {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				recs, err := b.WithContext(ctx).Fetch()
+				results[i] <- fetched{recs, err}
+			}()
+		}
+	}()
+	for i := range batches {
+		var f fetched
+		select {
+		case f = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if f.err != nil {
+			return fmt.Errorf("fetching result chunk %d of %d: %w", i+1, len(batches), f.err)
+		}
+		err := eachRecord(*f.recs, fn)
+		<-window
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachRecord calls fn for every record and releases them all.
+func eachRecord(recs []arrow.Record, fn func(arrow.Record) error) error {
+	var err error
+	for _, rec := range recs {
+		if err == nil {
+			err = fn(rec)
+		}
+		rec.Release()
+	}
+	return err
 }
 
 // intAt reads row i of an integer column of any width (the driver picks the narrowest per batch).

@@ -156,7 +156,7 @@ func (s *Store) importRows(ctx context.Context, spaces []warehouseNamespace, ful
 	}
 	q := "SELECT NS, USER_KEY, ATTRIBUTE, HASH, SENT_AT, FLAGGED, VERSION FROM " + s.names.state +
 		" WHERE NS IN " + nsList(ids) + " AND VERSION <= ? AND (VERSION > ? OR NS IN " + nsList(fullIDs) + ")" +
-		" ORDER BY NS, USER_KEY, VERSION, ATTRIBUTE"
+		" ORDER BY NS, USER_KEY, ATTRIBUTE, VERSION" // the table's key: a user's rows come together
 	imp := &importer{s: s, byID: byID}
 	err := streamArrow(ctx, s.db, q, func(rec arrow.Record) error { return imp.add(ctx, rec) }, int64(upTo), int64(since))
 	if err == nil {
@@ -172,14 +172,20 @@ func (s *Store) importRows(ctx context.Context, spaces []warehouseNamespace, ful
 type importer struct {
 	s       *Store
 	byID    map[string]state.Namespace
-	ns      string
-	key     string
-	version int64
-	cur     state.Record
-	have    bool
+	ns, key string
+	rows    []stateRow // the current user's rows, every version
 	pending []state.Record
 	pendNS  string
 	n       int64
+}
+
+// stateRow is one row of BRAZESYNC_STATE for the current user.
+type stateRow struct {
+	attr    string
+	version int64
+	hash    state.Hash
+	sentAt  int64
+	flagged bool
 }
 
 func (im *importer) add(ctx context.Context, rec arrow.Record) error {
@@ -187,41 +193,34 @@ func (im *importer) add(ctx context.Context, rec arrow.Record) error {
 	for i := 0; i < int(rec.NumRows()); i++ {
 		ns, _ := stringAt(cols[0], i)
 		key, _ := stringAt(cols[1], i)
-		attr, _ := stringAt(cols[2], i)
-		version, _ := intAt(cols[6], i)
-		if !im.have || ns != im.ns || key != im.key {
+		if len(im.rows) > 0 && (ns != im.ns || key != im.key) {
 			if err := im.finish(ctx); err != nil {
 				return err
 			}
-			im.ns, im.key, im.have = ns, key, true
-			im.cur = state.Record{Key: []byte(key)}
-			im.version = version
-		} else if version != im.version { // a later version of the user replaces the earlier one
-			im.cur = state.Record{Key: []byte(key)}
-			im.version = version
 		}
-		sentAt, _ := intAt(cols[4], i)
-		if attr == layout.UserRow {
-			im.cur.Flagged, _ = boolAt(cols[5], i)
-			if im.cur.Flagged {
-				im.cur.FlaggedAt = sentAt
+		im.ns, im.key = ns, key
+		r := stateRow{}
+		r.attr, _ = stringAt(cols[2], i)
+		r.sentAt, _ = intAt(cols[4], i)
+		r.version, _ = intAt(cols[6], i)
+		if r.attr == layout.UserRow {
+			r.flagged, _ = boolAt(cols[5], i)
+		} else {
+			h, ok := binaryAt(cols[3], i)
+			if !ok || len(h) != state.HashSize {
+				return fmt.Errorf("a hash of namespace %s is not %d bytes: the table was edited by hand", ns, state.HashSize)
 			}
-			continue
+			copy(r.hash[:], h)
 		}
-		h, ok := binaryAt(cols[3], i)
-		if !ok || len(h) != state.HashSize {
-			return fmt.Errorf("a hash of namespace %s is not %d bytes: the table was edited by hand", ns, state.HashSize)
-		}
-		a := state.Attr{Name: attr, SentAt: sentAt}
-		copy(a.Hash[:], h)
-		im.cur.Attrs = append(im.cur.Attrs, a)
+		im.rows = append(im.rows, r)
 	}
 	return nil
 }
 
-// finish queues the current record.
+// finish queues the current user's record: its rows of the latest version, which wrote the whole
+// record (rows of older versions are left only by an upload interrupted before compaction).
 func (im *importer) finish(ctx context.Context) error {
-	if !im.have {
+	if len(im.rows) == 0 {
 		return nil
 	}
 	if im.ns != im.pendNS || len(im.pending) >= importBatch {
@@ -230,9 +229,26 @@ func (im *importer) finish(ctx context.Context) error {
 		}
 		im.pendNS = im.ns
 	}
-	sort.Slice(im.cur.Attrs, func(a, b int) bool { return im.cur.Attrs[a].Name < im.cur.Attrs[b].Name })
-	im.pending = append(im.pending, im.cur)
-	im.have = false
+	latest := im.rows[0].version
+	for _, r := range im.rows {
+		latest = max(latest, r.version)
+	}
+	rec := state.Record{Key: []byte(im.key)}
+	for _, r := range im.rows {
+		switch {
+		case r.version != latest:
+		case r.attr == layout.UserRow:
+			rec.Flagged = r.flagged
+			if r.flagged {
+				rec.FlaggedAt = r.sentAt
+			}
+		default:
+			rec.Attrs = append(rec.Attrs, state.Attr{Name: r.attr, Hash: r.hash, SentAt: r.sentAt})
+		}
+	}
+	sort.Slice(rec.Attrs, func(a, b int) bool { return rec.Attrs[a].Name < rec.Attrs[b].Name })
+	im.pending = append(im.pending, rec)
+	im.rows = im.rows[:0]
 	return nil
 }
 

@@ -143,7 +143,7 @@ func (s *Store) open(ctx context.Context) error {
 		drv.Params = map[string]*string{} // the driver panics on a nil map
 	}
 	s.db = sql.OpenDB(sf.NewConnector(sf.SnowflakeDriver{}, drv))
-	s.db.SetMaxOpenConns(2) // statements run one at a time, beside the heartbeat
+	s.db.SetMaxOpenConns(uploadConcurrency + 1) // the upload's INSERTs, beside the heartbeat
 	if err := s.createTables(ctx); err != nil {
 		return err
 	}

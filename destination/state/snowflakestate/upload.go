@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	sf "github.com/snowflakedb/gosnowflake"
@@ -17,7 +18,8 @@ import (
 // stage upload above it; seven columns × 9,000 rows stays in the body, one round trip per batch.
 const uploadRows = 9000
 
-// rowBatch is state rows in column arrays, for one array-bound INSERT.
+// rowBatch is state rows in column arrays, for one array-bound INSERT. addRecord may take a
+// user's rows past uploadRows: a batch is cut between users only, and 9,000 rows leave room.
 type rowBatch struct {
 	ns, key, attr []string
 	hash          []any // []byte or nil
@@ -27,11 +29,6 @@ type rowBatch struct {
 }
 
 func (b *rowBatch) len() int { return len(b.ns) }
-
-func (b *rowBatch) reset() {
-	*b = rowBatch{ns: b.ns[:0], key: b.key[:0], attr: b.attr[:0], hash: b.hash[:0], sentAt: b.sentAt[:0],
-		flagged: b.flagged[:0], version: b.version[:0]}
-}
 
 // addRecord appends a user's rows: its own (the export flag) and one per attribute.
 func (b *rowBatch) addRecord(nsID string, rec *state.Record, version uint64) {
@@ -75,7 +72,7 @@ func (s *Store) upload(ctx context.Context) error {
 	for i, info := range infos {
 		ids[i] = namespaceID(info.Namespace)
 	}
-	up := &uploader{s: s, version: next}
+	up := newUploader(s, next)
 	cleaned := false
 	for _, info := range infos {
 		sp, err := s.local.Space(ctx, info.Namespace)
@@ -100,12 +97,13 @@ func (s *Store) upload(ctx context.Context) error {
 			}
 			return nil
 		})
-		if err == nil {
-			err = up.flush(ctx)
-		}
 		if err != nil {
+			_ = up.wait(ctx)
 			return s.uploadFailed(err)
 		}
+	}
+	if err := up.wait(ctx); err != nil {
+		return s.uploadFailed(err)
 	}
 	if up.records == 0 {
 		s.mark.Synced, s.mark.Imported = upTo, nil
@@ -153,29 +151,70 @@ func (s *Store) ownNamespaces(ctx context.Context) ([]state.Info, error) {
 	return out, nil
 }
 
-// uploader sends row batches as array-bound INSERTs.
+// uploadConcurrency is how many INSERTs are in flight at once: Snowflake runs concurrent INSERTs
+// into one table side by side (they write new micro-partitions), so a large upload takes a fraction
+// of the round trips' sum.
+const uploadConcurrency = 4
+
+// uploader sends row batches as array-bound INSERTs, up to uploadConcurrency at a time.
 type uploader struct {
 	s       *Store
 	version uint64
 	batch   rowBatch
 	records int64
 	rows    int
+
+	slots chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error
 }
 
+func newUploader(s *Store, version uint64) *uploader {
+	return &uploader{s: s, version: version, slots: make(chan struct{}, uploadConcurrency)}
+}
+
+// flush hands the gathered rows to an INSERT of their own and starts a new batch. It returns the
+// first error of any INSERT so far.
 func (u *uploader) flush(ctx context.Context) error {
-	b := &u.batch
-	if b.len() == 0 {
-		return nil
+	if err := u.failed(); err != nil || u.batch.len() == 0 {
+		return err
 	}
-	err := u.s.exec(ctx, "inserting state rows", "INSERT INTO "+u.s.names.state+
-		" (NS, USER_KEY, ATTRIBUTE, HASH, SENT_AT, FLAGGED, VERSION) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		sf.Array(&b.ns), sf.Array(&b.key), sf.Array(&b.attr), sf.Array(&b.hash), sf.Array(&b.sentAt), sf.Array(&b.flagged), sf.Array(&b.version))
+	b := u.batch
+	u.batch = rowBatch{}
+	u.rows += b.len()
+	u.slots <- struct{}{}
+	u.wg.Add(1)
+	go func() {
+		defer func() { <-u.slots; u.wg.Done() }()
+		err := u.s.exec(ctx, "inserting state rows", "INSERT INTO "+u.s.names.state+
+			" (NS, USER_KEY, ATTRIBUTE, HASH, SENT_AT, FLAGGED, VERSION) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			sf.Array(&b.ns), sf.Array(&b.key), sf.Array(&b.attr), sf.Array(&b.hash), sf.Array(&b.sentAt), sf.Array(&b.flagged), sf.Array(&b.version))
+		if err != nil {
+			u.mu.Lock()
+			if u.err == nil {
+				u.err = err
+			}
+			u.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (u *uploader) failed() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
+}
+
+// wait waits for every INSERT and returns the first error.
+func (u *uploader) wait(ctx context.Context) error {
+	err := u.flush(ctx)
+	u.wg.Wait()
 	if err != nil {
 		return err
 	}
-	u.rows += b.len()
-	b.reset()
-	return nil
+	return u.failed()
 }
 
 const namespaceMerge = `MERGE INTO %s t

@@ -51,7 +51,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.SetVersionTemplate("brazesync {{.Version}}\n")
-	root.AddCommand(newSyncCmd(), newCheckCmd(), newEmulatorCmd(), newActionHubCmd(), newVersionCmd())
+	root.AddCommand(newSyncCmd(), newCheckCmd(), newEmulatorCmd(), newActionHubCmd(), newVersionCmd(), newStateCmd())
 	return root
 }
 

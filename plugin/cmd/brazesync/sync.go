@@ -22,6 +22,7 @@ var progressModes = []string{"auto", "tty", "plain", "none"}
 type syncFlags struct {
 	report, logFormat, logLevel, progress           string
 	progressInterval, stallTimeout, shutdownTimeout time.Duration
+	fullRefresh                                     bool
 }
 
 func newSyncCmd() *cobra.Command {
@@ -49,6 +50,7 @@ func (f *syncFlags) register(cmd *cobra.Command) {
 	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often plain progress lines are logged")
 	fs.DurationVar(&f.stallTimeout, "stall-timeout", 5*time.Minute, "kill a destination plugin that makes no progress for this long")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may take")
+	fullRefreshFlag(cmd, &f.fullRefresh)
 	completeValues(cmd, "log-format", logFormats)
 	completeValues(cmd, "log-level", logLevels)
 	completeValues(cmd, "progress", progressModes)
@@ -64,7 +66,8 @@ func (f *syncFlags) options(specs []string, stderr io.Writer) (runner.Options, e
 		return runner.Options{}, fmt.Errorf("--progress: %q is not one of auto, tty, plain, none", f.progress)
 	}
 	opts := runner.Options{SpecFiles: specs, ReportPath: f.report, Log: log,
-		StallTimeout: f.stallTimeout, ShutdownTimeout: f.shutdownTimeout, ProgressInterval: f.progressInterval}
+		StallTimeout: f.stallTimeout, ShutdownTimeout: f.shutdownTimeout, ProgressInterval: f.progressInterval,
+		FullRefresh: f.fullRefresh}
 	if f.report == "-" {
 		opts.ReportPath = "" // printed on stdout instead, after the run
 	}

@@ -104,6 +104,10 @@ type QueryRecord struct {
 	// BoundRows is how many rows of bound values the statement ran for
 	// (an array binding's length; 1 for plain bindings; 0 for none).
 	BoundRows int
+	// Started is when the request arrived; Elapsed how long the statement
+	// ran, result chunks built.
+	Started time.Time
+	Elapsed time.Duration
 }
 
 // Emulator is a running Snowflake emulator.
@@ -158,6 +162,10 @@ func New(opts Options) (*Emulator, error) {
 	e.catalog = &Catalog{db: db, tables: map[string][]column{}}
 	e.clock = newClock(opts.Now, opts.TickingClock)
 	e.schemas = newSchemaSet(opts.Schema)
+	if err := e.schemas.load(db); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	return e, nil
 }

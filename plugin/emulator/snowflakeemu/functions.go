@@ -44,11 +44,15 @@ func registerFunctions() error {
 			"array_construct":  {-1, fnArrayConstruct},
 			"object_construct": {-1, fnObjectConstruct},
 		}
-		for name, f := range binaryFunctions {
-			fns[name] = f
-		}
 		for name, f := range fns {
 			if err := sqlite.RegisterScalarFunction(name, f.n, f.fn); err != nil {
+				registerErr = fmt.Errorf("registering %s: %w", name, err)
+				return
+			}
+		}
+		// Deterministic: SQLite computes CHR(92) and the like once per statement, not per row.
+		for name, f := range binaryFunctions {
+			if err := sqlite.RegisterDeterministicScalarFunction(name, f.n, f.fn); err != nil {
 				registerErr = fmt.Errorf("registering %s: %w", name, err)
 				return
 			}

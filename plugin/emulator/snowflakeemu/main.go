@@ -36,6 +36,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.OAuthToken, "oauth-token", "", "OAuth access token (enables OAuth login)")
 	fs.IntVar(&opts.ChunkRows, "chunk-rows", 50000, "rows per remote result chunk")
 	fs.IntVar(&opts.InlineRows, "inline-rows", 1000, "rows sent inline with the query response")
+	fs.BoolVar(&opts.TickingClock, "ticking-clock", true, "run the clock from --now at the speed of real time (false: it stands still)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

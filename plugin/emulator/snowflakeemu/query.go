@@ -61,7 +61,7 @@ func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	q := &query{done: make(chan struct{}), cancel: cancel, chunkKey: newID(), rec: &QueryRecord{
 		QueryID: newID(), RequestID: r.URL.Query().Get("requestId"), SQL: req.SQLText, Tag: tag,
-		User: s.user, Warehouse: s.warehouse, Role: s.role, DescribeOnly: req.DescribeOnly, Status: "RUNNING"}}
+		User: s.user, Warehouse: s.warehouse, Role: s.role, DescribeOnly: req.DescribeOnly, Status: "RUNNING", Started: time.Now()}}
 	e.mu.Lock()
 	e.queries[q.rec.QueryID] = q
 	e.byRequestID[q.rec.RequestID] = q
@@ -215,6 +215,7 @@ func (e *Emulator) finish(q *query, ans envelope) envelope {
 		q.rec.ErrorCode = *ans.Code
 	}
 	q.rec.Chunks = len(q.chunks)
+	q.rec.Elapsed = time.Since(q.rec.Started)
 	return ans
 }
 

@@ -1,6 +1,8 @@
 package snowflakeemu
 
 import (
+	"database/sql"
+	"fmt"
 	"strings"
 	"sync"
 )
@@ -20,6 +22,24 @@ type schemaSet struct {
 
 func newSchemaSet(def string) *schemaSet {
 	return &schemaSet{def: strings.ToUpper(def), schemas: map[string]bool{}}
+}
+
+// load finds the schemas of a database file made earlier (Options.Dir): their tables' names say.
+func (s *schemaSet) load(db *sql.DB) error {
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND instr(name, '.') > 0`)
+	if err != nil {
+		return fmt.Errorf("reading schemas: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("reading schemas: %w", err)
+		}
+		schema, _, _ := strings.Cut(name, ".")
+		s.add(schema)
+	}
+	return rows.Err()
 }
 
 // add records a schema; it reports false when it already existed.

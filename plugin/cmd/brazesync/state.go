@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/brazesync/brazesync/destination"
+	"github.com/brazesync/brazesync/destination/state"
+	"github.com/brazesync/brazesync/plugin/runner"
+)
+
+// newStateCmd is `brazesync state`: see and reset the sync state of a spec's destinations
+// (docs/state.md).
+func newStateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "state",
+		Short: "Show or reset what brazesync remembers telling Braze (the sync state)",
+		Long: "The sync state is what each destination last told Braze per user, so a run sends only what\n" +
+			"changed. show prints it per destination and table; reset forgets it, so the next run sends\n" +
+			"everything once. Both take the sync's own spec files, which name the state folder (state_dir).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
+			return exitWith(exitUsage)
+		},
+	}
+	cmd.AddCommand(newStateShowCmd(), newStateResetCmd())
+	return cmd
+}
+
+func newStateShowCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:               "show [flags] SPEC.yml [SPEC.yml…]",
+		Short:             "Per destination and table: users tracked, flagged, last run, size on disk",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: specFileArgs,
+		RunE: func(cmd *cobra.Command, specs []string) error {
+			if !slices.Contains(checkFormats, format) {
+				return fmt.Errorf("--format: %q is not one of text, json", format)
+			}
+			folders, err := stateFolders(specs)
+			if err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "brazesync state show:", err)
+				return exitWith(runner.ExitConfig)
+			}
+			shown, err := showState(cmd.Context(), folders)
+			if err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "brazesync state show:", err)
+				return exitWith(runner.ExitFailed)
+			}
+			if format == "json" {
+				b, _ := json.MarshalIndent(shown, "", "  ")
+				fmt.Fprintln(cmd.OutOrStdout(), string(b))
+				return nil
+			}
+			printState(cmd.OutOrStdout(), shown)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output: text or json")
+	completeValues(cmd, "format", checkFormats)
+	return cmd
+}
+
+func newStateResetCmd() *cobra.Command {
+	var table string
+	cmd := &cobra.Command{
+		Use:   "reset [flags] SPEC.yml [SPEC.yml…]",
+		Short: "Forget the state of the spec's destinations (or of one table): the next run sends everything",
+		Long: "Forget what the spec's destinations told Braze, so their next run sends every user and every\n" +
+			"attribute once and records the state anew. --table limits it to one source table. It refuses\n" +
+			"while a run holds the state folder.",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: specFileArgs,
+		RunE: func(cmd *cobra.Command, specs []string) error {
+			folders, err := stateFolders(specs)
+			if err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "brazesync state reset:", err)
+				return exitWith(runner.ExitConfig)
+			}
+			for _, f := range folders {
+				gone, err := resetState(cmd.Context(), f, table)
+				if err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "brazesync state reset:", err)
+					return exitWith(runner.ExitFailed)
+				}
+				for _, ns := range gone {
+					fmt.Fprintf(cmd.OutOrStdout(), "reset %s table %s (%s) in %s\n", ns.Destination, ns.Table, ns.KeyKind, f.dir)
+				}
+				if len(gone) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "nothing to reset for destination %s in %s\n", f.destination, f.dir)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&table, "table", "", "reset only this source table")
+	return cmd
+}
+
+// fullRefreshFlag is sync's --full-refresh: every braze destination sends everything this run, as
+// if there were no state, and rewrites the state of every user it sends.
+func fullRefreshFlag(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "full-refresh", false, "send every attribute to every user, ignoring the sync state, and rebuild the state")
+}
+
+// stateFolder is one destination's state folder.
+type stateFolder struct {
+	destination, dir string
+}
+
+// stateFolders reads the spec files and returns each destination's state folder.
+func stateFolders(specs []string) ([]stateFolder, error) {
+	spec, err := runner.LoadSpecFiles(specs...)
+	if err != nil {
+		return nil, err
+	}
+	var out []stateFolder
+	for _, d := range spec.Destinations {
+		js, err := runner.SpecJSON(d.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("destination %q: %w", d.Name, err)
+		}
+		dir, kept, err := destination.StateFolder(js)
+		if err != nil {
+			return nil, fmt.Errorf("destination %q: %w", d.Name, err)
+		}
+		if kept {
+			out = append(out, stateFolder{destination: d.Name, dir: dir})
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no destination of these specs keeps a state (diff: false)")
+	}
+	return out, nil
+}
+
+// shownFolder is what state show prints for one destination.
+type shownFolder struct {
+	Destination string       `json:"destination"`
+	StateDir    string       `json:"state_dir"`
+	DiskBytes   uint64       `json:"disk_bytes"`
+	Tables      []state.Info `json:"tables"`
+	Note        string       `json:"note,omitempty"`
+}
+
+func showState(ctx context.Context, folders []stateFolder) ([]shownFolder, error) {
+	var out []shownFolder
+	for _, f := range folders {
+		s := shownFolder{Destination: f.destination, StateDir: f.dir, Tables: []state.Info{}}
+		st, err := state.Open(f.dir, state.Options{ReadOnly: true})
+		if errors.Is(err, state.ErrNoState) {
+			s.Note = "no run has recorded state here yet"
+			out = append(out, s)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		infos, err := st.Namespaces(ctx)
+		s.DiskBytes = st.DiskBytes()
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, info := range infos {
+			if info.Namespace.Destination == f.destination {
+				s.Tables = append(s.Tables, info)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func printState(w io.Writer, shown []shownFolder) {
+	for _, s := range shown {
+		fmt.Fprintf(w, "destination %s: state_dir %s (%s on disk)\n", s.Destination, s.StateDir, sizeOf(s.DiskBytes))
+		if s.Note != "" {
+			fmt.Fprintf(w, "  %s\n", s.Note)
+		}
+		for _, t := range s.Tables {
+			ns := t.Namespace
+			flag := "no export flag"
+			if ns.ExportAttribute != "" {
+				flag = ns.ExportAttribute + " " + ns.ExportValue
+			}
+			last := "never"
+			if t.LastCommit > 0 {
+				last = fmt.Sprintf("%s at %s", t.LastRun, time.Unix(t.LastCommit, 0).UTC().Format(time.RFC3339))
+			}
+			fmt.Fprintf(w, "  table %s (%s, %s, %s): %d users, %d flagged; attributes %s; last run %s; %s\n",
+				ns.Table, ns.KeyKind, flag, ns.Endpoint, t.Users, t.Flagged, strings.Join(t.Attributes, ", "), last, sizeOf(t.DiskBytes))
+		}
+	}
+}
+
+func resetState(ctx context.Context, f stateFolder, table string) ([]state.Namespace, error) {
+	st, err := state.Open(f.dir, state.Options{RunID: "state-reset"})
+	if err != nil {
+		return nil, err
+	}
+	gone, err := st.Reset(ctx, func(ns state.Namespace) bool {
+		return ns.Destination == f.destination && (table == "" || ns.Table == table)
+	})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return gone, err
+}
+
+func sizeOf(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
