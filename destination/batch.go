@@ -1,6 +1,7 @@
 package destination
 
 import (
+	"bytes"
 	"hash/maphash"
 	"sync"
 
@@ -70,6 +71,7 @@ type batch struct {
 	index       map[uint64]int
 	size        int    // bytes of the finished body
 	body        []byte // set by finish
+	removal     bool   // mirror mode: every object removes the label from a user who left (mirror_send.go)
 }
 
 var batchPool = sync.Pool{New: func() any {
@@ -78,7 +80,7 @@ var batchPool = sync.Pool{New: func() any {
 
 func newBatch(table string, diff *tableDiff) *batch {
 	b := batchPool.Get().(*batch)
-	b.table, b.diff = table, diff
+	b.table, b.diff, b.removal = table, diff, false
 	b.arena = b.arena[:0]
 	b.upd = b.upd[:0]
 	b.committedAt = 0
@@ -172,6 +174,12 @@ func (b *batch) object(i int) []byte { s := b.entries[i].span; return b.arena[s[
 
 // keyText returns the userKey.text of the i-th object.
 func (b *batch) keyText(i int) []byte { k := b.entries[i].key; return b.arena[k[0]:k[1]] }
+
+// userBytes returns the user key of the i-th object, without its kind, in the arena.
+func (b *batch) userBytes(i int) []byte {
+	k := b.keyText(i)
+	return k[bytes.IndexByte(k, 0)+1:]
+}
 
 // user returns the user key text of the i-th object, without its kind.
 func (b *batch) user(i int) string { return userOf(string(b.keyText(i))) }

@@ -52,6 +52,9 @@ type DeadLetterLine struct {
 	MergedRows int `json:"merged_rows,omitempty"`
 	// Attributes is the attributes object that was not applied, exactly as built for Braze.
 	Attributes json.RawMessage `json:"attributes,omitempty"`
+	// Removal marks a mirror-mode removal that was not applied (docs/mirror.md): no row asked for
+	// it, so Row is -1; the next clean run sends it again.
+	Removal bool `json:"removal,omitempty"`
 }
 
 // ReadDeadLetters decodes a dead-letter file. A file that does not exist holds no line: the

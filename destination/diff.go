@@ -43,6 +43,8 @@ type tableDiff struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingUser // by userKey.text
+
+	mirror mirrorStart // the namespace when the run opened it (mirror_plan.go)
 }
 
 // pendingUser is what the run has placed for one user and Braze has not answered yet.
@@ -122,6 +124,11 @@ func (w *Writer) diffFor(ctx context.Context, table, keyKind string) (*tableDiff
 		return nil, fmt.Errorf("opening the state of table %s: %w", table, err)
 	}
 	d := &tableDiff{space: sp, names: map[string]string{}, pending: map[string]*pendingUser{}}
+	if sp != nil {
+		if d.mirror, err = startOf(ctx, sp, w.store); err != nil { // what mirror mode judges the run by
+			return nil, err
+		}
+	}
 	w.diffs[id] = d
 	return d, nil
 }
@@ -345,9 +352,12 @@ func (w *Writer) commitAccepted(b *batch, failed []string) error {
 		for k := range attrs {
 			attrs[k].SentAt = now
 		}
-		u := state.Update{Key: []byte(b.user(i)), Attrs: attrs, SentAt: now}
+		u := state.Update{Key: b.userBytes(i), Attrs: attrs, SentAt: now}
 		if e.flag {
 			u.Flag = state.FlagSet
+		}
+		if b.removal {
+			u.Flag = state.FlagClear // mirror mode: Braze accepted the label's removal
 		}
 		ups = append(ups, u)
 	}

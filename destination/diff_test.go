@@ -251,3 +251,32 @@ func TestStateFolderInUseFailsBeforeAnyRequest(t *testing.T) {
 	}
 	_ = state.ErrCorrupt
 }
+
+// TestDuplicatesAcrossViewRenewals: users seen again after the state view was renewed (more than
+// viewRows rows later) are diffed against what the run committed: the equal half sends nothing,
+// the changed half sends once more, and Braze ends with the later values.
+func TestDuplicatesAcrossViewRenewals(t *testing.T) {
+	emu := startEmu(t, brazeemu.Options{RateLimit: -1})
+	spec := testSpec(t, emu.URL(), map[string]any{"rate_limit": -1})
+	n := viewRows + 1000
+	second := func(i int) int64 {
+		if i%2 == 0 {
+			return int64(i) + 7
+		}
+		return int64(i)
+	}
+	rows := append(users(n, plainName, plainScore), users(n, plainName, second)...)
+	rep := diffRun(t, spec, rows)
+	if rep.UsersSent != int64(n+n/2) || rep.RowsUnchanged != int64(n/2) {
+		t.Fatalf("sent %d, unchanged %d; want %d and %d", rep.UsersSent, rep.RowsUnchanged, n+n/2, n/2)
+	}
+	for _, i := range []int{0, 1, n / 2, n - 2, n - 1} {
+		p, _ := emu.Profile(fmt.Sprintf("u%04d", i))
+		if fmt.Sprint(p.Custom["score"]) != fmt.Sprint(second(i)) {
+			t.Errorf("u%04d score %v, want %d", i, p.Custom["score"], second(i))
+		}
+	}
+	if again := diffRun(t, spec, users(n, plainName, second)); again.UsersSent != 0 {
+		t.Errorf("the state lost the later values: %d users sent again", again.UsersSent)
+	}
+}

@@ -94,6 +94,10 @@ func (w *Writer) stopReason() string {
 // plain-string shape carry no index: they are counted as minor errors, and the objects stay delivered,
 // since Braze applies every object without an error (docs/braze-api.md §3.2).
 func (w *Writer) accept(b *batch, res brazeapi.Result) {
+	if b.removal {
+		w.acceptRemovals(b, res) // mirror mode: no row behind these objects (mirror_send.go)
+		return
+	}
 	failed := make([]string, b.len())
 	minor := map[string]int64{}
 	var nFailed int64
@@ -146,6 +150,10 @@ func (w *Writer) abandon(b *batch, cause error) {
 // deadLetterAll writes one line per row of b. When a fatal answer listed per-object errors (the
 // all-invalid 400, docs/braze-api.md §3.3), each object's line carries its own error type.
 func (w *Writer) deadLetterAll(b *batch, reason, detail string, status int, objErrs []brazeapi.ObjectError) {
+	if b.removal {
+		w.dropRemovals(b, reason, detail, status, objErrs) // mirror mode (mirror_send.go)
+		return
+	}
 	perObject := map[int]string{}
 	for _, e := range objErrs {
 		if e.InputArray == "attributes" && e.Index >= 0 {

@@ -126,6 +126,21 @@ type Spec struct {
 	// Where the state lives: state_dir alone (backend local), or Snowflake, for workers that keep no
 	// disk between runs (docs/state-snowflake.md).
 	State StateSpec `json:"state,omitempty"`
+
+	// Mirror mode (write_mode overwrite-delete-stale, docs/mirror.md): what a user who left the
+	// query loses: unflag (only export_value is removed from export_attribute) or unset (also every
+	// attribute the table sent them is set to null).
+	OnLeave string `json:"on_leave,omitempty" jsonschema:"enum=unflag,enum=unset"`
+	// Mirror mode: when more than this share (0 to 1) of the users flagged before the run would
+	// lose the label, remove none and fail the run. Default 0.5.
+	MaxRemovalRatio *float64 `json:"max_removal_ratio,omitempty" jsonschema:"minimum=0,maximum=1"`
+	// Mirror mode: lift max_removal_ratio for this run only (`brazesync sync --allow-mass-removal`
+	// sets it; under the CloudQuery CLI set it for one run and take it out again).
+	AllowMassRemoval bool `json:"allow_mass_removal,omitempty"`
+	// Mirror mode: what happens to a label this destination and table flagged users with before
+	// export_value (or export_attribute) changed: remove_old (removed from everyone who still
+	// carries it, then forgotten) or keep_old (left on them, as append does).
+	OnLabelChange string `json:"on_label_change,omitempty" jsonschema:"enum=remove_old,enum=keep_old"`
 }
 
 // ParseSpec decodes a spec's JSON, refusing unknown fields, then applies defaults and validates.
@@ -193,6 +208,7 @@ func (s *Spec) SetDefaults() {
 		s.Diff = &v
 	}
 	s.State.SetDefaults()
+	s.setMirrorDefaults()
 }
 
 func setInt(v *int, def int) {
@@ -259,6 +275,9 @@ func (s *Spec) Validate() error {
 		errs = append(errs, errors.New("dead_letter_file: empty"))
 	}
 	if err := s.validateState(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.validateMirror(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -53,6 +53,8 @@ type Writer struct {
 	// Counted per Write, then added to the report.
 	unchanged, attrsUnchanged, pointsSaved int64
 
+	mirror mirrorRun // DeleteStale messages, removed at Close (mirror.go)
+
 	tables map[string]*tableState
 	open   map[string]*batch // the open request of each table: the merge window
 	order  []string          // tables in first-seen order, so Close flushes deterministically
@@ -290,6 +292,13 @@ func (w *Writer) appendRow(ctx context.Context, table string, t *tableState, i i
 		return res.Skip.String()
 	case res.Reject != nil:
 		w.rejectRow(table, row, res)
+		if t.diff != nil && len(res.Key) > 0 {
+			// The user is in the source all the same: a lookup marks it seen in this run, so that
+			// mirror mode does not take a user whose row was refused for one who left the query.
+			if _, err := t.diff.lookup(res.Key); err != nil {
+				w.setFatal(err)
+			}
+		}
 		return ""
 	}
 	w.nestedNulls += int64(res.NullsDropped)
@@ -468,16 +477,6 @@ func (w *Writer) Mappings() map[string]*schema.Mapping {
 	return out
 }
 
-// DeleteStale is CloudQuery's end-of-table message in overwrite-delete-stale mode (its default).
-// Removing the flag from users who left the query is the coming mirror mode; until then the message
-// is accepted and noted, so the CLI's default write mode works.
-func (w *Writer) DeleteStale(table string) {
-	note := fmt.Sprintf("delete-stale for table %s ignored: mirror mode (removing %s from users who left the query) is not built yet",
-		table, *w.spec.ExportAttribute)
-	w.log.Warn().Str("table", table).Msg(note)
-	w.tally.Update(func(r *report.Report) { r.Notes = append(r.Notes, note) })
-}
-
 // Progress is a snapshot of the report so far.
 func (w *Writer) Progress() *report.Report { return w.tally.Snapshot(time.Now()) }
 
@@ -514,6 +513,7 @@ func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 		w.cancel() // deadline passed: abandon in-flight requests, their rows are dead-lettered
 		<-done
 	}
+	w.mirrorPhase(ctx) // every attribute request answered: the removals of tables that ended (mirror.go)
 	w.cancel()
 	fileErrs := []error{w.dead.close()}
 	if w.dry != nil {
@@ -531,7 +531,7 @@ func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 	if w.dry != nil {
 		rep.DryRunFile = w.spec.DryRunFile
 	}
-	return rep, errors.Join(w.outcome(rep), errors.Join(fileErrs...))
+	return rep, errors.Join(w.outcome(rep), w.mirrorErr(), errors.Join(fileErrs...))
 }
 
 // outcome is the run's verdict for Close.

@@ -103,7 +103,8 @@ func isRateLimited(err error) bool {
 // ErrDrained: the caller is draining (WithDrain) and the request was not sent, or not sent again.
 // Nothing of it reached Braze after the drain began; whether an earlier attempt did is in the
 // error it wraps.
-var ErrDrained = errors.New("not sent: the run is shutting down")
+// It is a context.Canceled: the run is cancelled, not failed.
+var ErrDrained = fmt.Errorf("not sent: the run is shutting down (%w)", context.Canceled)
 
 type drainKey struct{}
 

@@ -130,7 +130,11 @@ func (s *Server) consume(ctx context.Context, stream pb.Destination_WriteServer,
 				return err
 			}
 		case *pb.WriteRequest_DeleteStale:
-			sess.DeleteStale(m.DeleteStale.TableName)
+			if why := m.DeleteStale.GetRefused(); why != "" {
+				sess.RefuseRemovals(m.DeleteStale.TableName, why) // the host says: do not mirror this table
+			} else {
+				sess.DeleteStale(m.DeleteStale.TableName)
+			}
 		}
 	}
 }

@@ -9,12 +9,13 @@ import (
 // stopRequest is how far the host has asked the running Write to stop.
 type stopRequest struct {
 	drain, abort bool
-	cancelOpen   context.CancelFunc // ends the key check of a Write still opening
+	// cancelOpen ends the key check of a Write still opening. A Drain lets the check run: the
+	// session it opens is drained at once, and accounts for every row the host sent.
+	cancelOpen context.CancelFunc
 }
 
 // shutdown applies the host's Drain (drain) or Abort to the running session. One that comes while
-// the session is still opening (checking the key) is kept and applied once it is open; an Abort
-// also ends that check.
+// the session is still opening is kept and applied once it is open; an Abort also ends the check.
 func (s *Server) shutdown(drain bool) {
 	s.mu.Lock()
 	sess := s.session
@@ -46,11 +47,10 @@ func (s *Server) open(ctx context.Context, spec *destination.Spec, run string) (
 	defer cancel()
 	s.mu.Lock()
 	s.stop.cancelOpen = cancel
-	abortedEarly := s.stop.abort
-	s.mu.Unlock()
-	if abortedEarly {
+	if s.stop.abort {
 		cancel()
 	}
+	s.mu.Unlock()
 	sess, err := destination.Open(octx, spec, s.log, run)
 	s.mu.Lock()
 	defer s.mu.Unlock()

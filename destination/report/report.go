@@ -76,6 +76,19 @@ type Report struct {
 	StateUploaded int64  `json:"state_records_uploaded,omitempty"`
 	StateVersion  uint64 `json:"state_version,omitempty"`
 
+	// Mirror mode (docs/mirror.md), outside the rows-read balance: removal objects Braze accepted
+	// (UsersRemoved); those a dry run wrote to dry_run_file instead (RemovalsPlanned); users not
+	// sent a removal because a guard refused it, by guard (RemovalsRefused); removal objects Braze
+	// did not apply, dead-lettered, by reason (RemovalsRejected).
+	UsersRemoved     int64            `json:"users_removed"`
+	RemovalsPlanned  int64            `json:"removals_planned,omitempty"`
+	RemovalsRefused  map[string]int64 `json:"removals_refused,omitempty"`
+	RemovalsRejected map[string]int64 `json:"removals_rejected,omitempty"`
+	// Phase is "removing" while mirror mode sends its removals, RemovalsQueued how many it will
+	// send: what the progress line shows.
+	Phase          string `json:"phase,omitempty"`
+	RemovalsQueued int64  `json:"removals_queued,omitempty"`
+
 	DeadLetterFile string   `json:"dead_letter_file,omitempty"`
 	DryRun         bool     `json:"dry_run,omitempty"`
 	DryRunFile     string   `json:"dry_run_file,omitempty"`
@@ -185,6 +198,7 @@ func (r *Report) Summary() string {
 	if r.StateDir != "" {
 		fmt.Fprintf(&b, "  state:          %s (%s on disk)\n", r.StateDir, byteSize(r.StateBytes))
 	}
+	r.removalSummary(&b)
 	fmt.Fprintf(&b, "  duration:       %.2fs (%.0f rows/s)\n", r.DurationSeconds, r.RowsPerSecond)
 	if r.DeadLetterFile != "" && r.Rejected() > 0 {
 		fmt.Fprintf(&b, "  dead letters:   %s\n", r.DeadLetterFile)
@@ -228,6 +242,7 @@ func (r *Report) Merge(o *Report) {
 	addAll(r.RowsSkipped, o.RowsSkipped)
 	addAll(r.RowsRejected, o.RowsRejected)
 	addAll(r.MinorErrors, o.MinorErrors)
+	r.mergeRemovals(o)
 }
 
 // byteSize renders n bytes for people: 512 B, 3.4 MB.

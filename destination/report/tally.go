@@ -32,6 +32,8 @@ func (t *Tally) Snapshot(now time.Time) *Report {
 	c.RowsSkipped = clone(t.r.RowsSkipped)
 	c.RowsRejected = clone(t.r.RowsRejected)
 	c.MinorErrors = clone(t.r.MinorErrors)
+	c.RemovalsRefused = cloneSet(t.r.RemovalsRefused)
+	c.RemovalsRejected = cloneSet(t.r.RemovalsRejected)
 	c.Notes = append([]string(nil), t.r.Notes...)
 	c.derive(now)
 	return &c

@@ -57,6 +57,7 @@ type Local struct {
 	closing   bool         // guarded by submitMu
 	commits   chan *commitReq
 	stopped   chan struct{}
+	trimDone  chan struct{} // closed by Close: ends trimLoop
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -125,7 +126,9 @@ func openLocal(dir string, o Options) (*Local, error) {
 	}
 	l.commits = make(chan *commitReq, 64)
 	l.stopped = make(chan struct{})
+	l.trimDone = make(chan struct{})
 	go l.commitLoop()
+	go l.trimLoop()
 	return l, nil
 }
 
@@ -440,6 +443,7 @@ func (l *Local) Close() error {
 		close(l.commits)
 		l.submitMu.Unlock()
 		<-l.stopped
+		close(l.trimDone)
 		var errs []error
 		if l.db != nil && !l.opts.ReadOnly {
 			// At rest the records live in table files, which Open verifies, rather than in the log.
@@ -458,6 +462,21 @@ func (l *Local) Close() error {
 		l.closeErr = errors.Join(errs...)
 	})
 	return l.closeErr
+}
+
+// trimLoop returns the C heap's free pages to the system while the store is open (releaseFreed):
+// often enough that the cache's churn between two trims stays small.
+func (l *Local) trimLoop() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.trimDone:
+			return
+		case <-t.C:
+			releaseFreed()
+		}
+	}
 }
 
 // pebbleLogger sends the store's messages to the run's log: they name files, never keys or values.

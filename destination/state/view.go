@@ -13,6 +13,7 @@ type view struct {
 	rn      *run
 	it      *pebble.Iterator
 	version uint64
+	empty   bool // the namespace held no record: every lookup misses (a first sync)
 	key     []byte
 	r       raw
 }
@@ -24,13 +25,16 @@ func (rn *run) View() (View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading state of %s: %w", rn.ns, err)
 	}
-	return &view{rn: rn, it: it, version: version}, nil
+	return &view{rn: rn, it: it, version: version, empty: !it.First() && it.Error() == nil}, nil
 }
 
 func (v *view) Version() uint64 { return v.version }
 
 // Lookup reads the user's record as of the view and marks the user seen.
 func (v *view) Lookup(key []byte, rec *Record) (bool, error) {
+	if v.empty {
+		return false, nil
+	}
 	sp := v.rn.space
 	v.key = sp.fullKey(v.key, key)
 	if !v.it.SeekPrefixGE(v.key) || !bytes.Equal(v.it.Key(), v.key) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -33,11 +34,15 @@ func (s *Server) acquire(ctx context.Context) error {
 
 func (s *Server) release() { <-s.sem }
 
-// readPayload reads the execute body, MaxBodyBytes at most. It runs inside a slot, so the bodies
-// held at once are bounded by MaxConcurrent.
+// readPayload reads the execute body, MaxBodyBytes at most, with no pause longer than
+// DownloadIdleTimeout. It runs inside a slot, so the bodies held at once are bounded by
+// MaxConcurrent, and a stalled body frees its slot.
 func (s *Server) readPayload(w http.ResponseWriter, r *http.Request) (executePayload, *failure) {
 	var p executePayload
-	body := http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBodyBytes)
+	rc := http.NewResponseController(w)
+	// Cleared after: the server's own read that notices Looker hanging up must not time out.
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	body := &idleBody{r: http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBodyBytes), rc: rc, idle: s.cfg.Limits.DownloadIdleTimeout}
 	err := json.NewDecoder(body).Decode(&p)
 	if err == nil {
 		// Reading to the end lets the server notice when Looker hangs up.
@@ -47,10 +52,24 @@ func (s *Server) readPayload(w http.ResponseWriter, r *http.Request) (executePay
 	switch {
 	case errors.As(err, &tooLarge):
 		return p, fail("The execute request body is larger than the limit (--max-body-bytes %d).", tooLarge.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return p, fail("The execute request body stalled: no byte for %s (--download-idle-timeout).", s.cfg.Limits.DownloadIdleTimeout)
 	case err != nil:
 		return p, fail("The execute request is not valid JSON: %v.", err)
 	}
 	return p, nil
+}
+
+// idleBody moves the connection's read deadline on before every read.
+type idleBody struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	return b.r.Read(p)
 }
 
 // input is the result stream of an execution: the download or the inline attachment.

@@ -19,7 +19,7 @@ type Limits struct {
 	// MaxDownloadBytes bounds the bytes read from one download_url.
 	MaxDownloadBytes int64
 	// DownloadIdleTimeout bounds the time without a byte from the download_url (the wait for its
-	// first byte included: Looker runs the query first).
+	// first byte included: Looker runs the query first), and any pause in the execute body.
 	DownloadIdleTimeout time.Duration
 	// DownloadTimeout bounds one download from request to last byte.
 	DownloadTimeout time.Duration

@@ -93,7 +93,7 @@ func (f *serveFlags) declare(fs *flag.FlagSet, cfg *Config) {
 	fs.DurationVar(&l.QueueWait, "queue-wait", defaultQueueWait, "longest wait for an execution slot; then the execution fails as busy")
 	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", defaultMaxBodyBytes, "largest execute request body, inline attachment included")
 	fs.Int64Var(&l.MaxDownloadBytes, "max-download-bytes", defaultMaxDownloadBytes, "largest download_url result")
-	fs.DurationVar(&l.DownloadIdleTimeout, "download-idle-timeout", defaultDownloadIdleTimeout, "longest time without a byte from download_url, the first byte included")
+	fs.DurationVar(&l.DownloadIdleTimeout, "download-idle-timeout", defaultDownloadIdleTimeout, "longest time without a byte from download_url (the first byte included) or in an execute body")
 	fs.DurationVar(&l.DownloadTimeout, "download-timeout", defaultDownloadTimeout, "longest download_url fetch, first to last byte")
 	fs.IntVar(&l.MaxRowBytes, "max-row-bytes", defaultMaxRowBytes, "largest json_detail row")
 	fs.IntVar(&l.MaxHeaderBytes, "max-header-bytes", defaultMaxHeaderBytes, "largest json_detail section read whole (fields, pivots, ...)")

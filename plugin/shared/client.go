@@ -97,6 +97,14 @@ func (s *WriteStream) DeleteStale(table, source string, syncTime time.Time) erro
 	return s.sendErr(err)
 }
 
+// RefuseStale forwards the end-of-table message marked: the host refuses the table's mirror-mode
+// removals, and why (its source reported errors, the run failed or was cancelled).
+func (s *WriteStream) RefuseStale(table, source string, syncTime time.Time, why string) error {
+	err := s.stream.Send(&pb.WriteRequest{Message: &pb.WriteRequest_DeleteStale{DeleteStale: &pb.DeleteStale{
+		TableName: table, SourceName: source, SyncTimeUnixNano: syncTime.UnixNano(), Refused: why}}})
+	return s.sendErr(err)
+}
+
 // sendErr turns io.EOF (the plugin ended the stream) into the plugin's own error.
 func (s *WriteStream) sendErr(err error) error {
 	if err == nil {

@@ -174,6 +174,7 @@ func (b *backend) spec(deadLetter string) ([]byte, error) {
 		"update_existing_only":  false,
 		"max_rejected_rows":     0,
 		"dead_letter_file":      deadLetter,
+		"state_dir":             filepath.Join(filepath.Dir(deadLetter), "state"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encoding spec: %w", err)

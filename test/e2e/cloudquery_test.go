@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -41,7 +42,8 @@ func TestDestinationServesCloudQueryProtocol(t *testing.T) {
 	if err != nil || name.Name != "braze" {
 		t.Fatalf("GetName = %v, %v", name, err)
 	}
-	spec, _ := json.Marshal(map[string]any{"api_key": key, "endpoint": emu.URL(), "update_existing_only": false, "export_value": "CQ"})
+	spec, _ := json.Marshal(map[string]any{"api_key": key, "endpoint": emu.URL(), "update_existing_only": false, "export_value": "CQ",
+		"state_dir": t.TempDir(), "dead_letter_file": filepath.Join(t.TempDir(), "dead.jsonl")})
 	if _, err := c.Init(ctx, &pbcq.Init_Request{Spec: spec}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -101,13 +100,14 @@ func TestSIGTERMWritesReport(t *testing.T) {
 		"--progress-interval", "100ms", "--shutdown-timeout", "2s", "--report", reportPath, specPath)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+key, "BRAZE_ENDPOINT="+emu.URL())
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Minute)
-	for emu.Stats().Requests < 20 && time.Now().Before(deadline) {
+	// Signal once requests are flowing and a progress line has shown the ETA.
+	for (emu.Stats().Requests < 20 || !strings.Contains(stderr.String(), "ETA")) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

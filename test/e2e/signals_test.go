@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -62,9 +61,6 @@ func TestSignalStopsNewRequests(t *testing.T) {
 			signalled, atSignal := time.Now(), emu.Stats().Requests
 			code, rep := s.wait(time.Minute)
 			t.Logf("exited %s after the signal", time.Since(signalled).Round(time.Millisecond))
-			if os.Getenv("PEEK") != "" {
-				t.Log(s.stderr.String())
-			}
 
 			after := emu.Stats().Requests
 			t.Logf("requests at the signal %d, at the end %d; report: read %d sent %d rejected %v", atSignal, after,

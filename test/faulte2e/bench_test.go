@@ -89,8 +89,8 @@ func benchPacing(b *testing.B, procs int, window time.Duration, users int) {
 func syncOnce(b *testing.B, url string, rows []row, limit int, window time.Duration) (int64, int64, error) {
 	spec, err := destination.ParseSpec(mustJSON(b, map[string]any{
 		"api_key": apiKey, "endpoint": url, "update_existing_only": false, "export_attribute": "",
-		"dead_letter_file": filepath.Join(b.TempDir(), "dead.jsonl"),
-		"rate_limit":       limit, "rate_window": window.String(), "concurrency": 16, "batch_size": 10,
+		"dead_letter_file": filepath.Join(b.TempDir(), "dead.jsonl"), "state_dir": b.TempDir(),
+		"rate_limit": limit, "rate_window": window.String(), "concurrency": 16, "batch_size": 10,
 	}))
 	if err != nil {
 		return 0, 0, err

@@ -51,7 +51,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	dir := t.TempDir()
 	spec, err := destination.ParseSpec(mustJSON(t, map[string]any{
 		"api_key": apiKey, "endpoint": emu.URL(), "update_existing_only": false,
-		"dead_letter_file": filepath.Join(dir, "dead.jsonl"), "concurrency": 8,
+		"dead_letter_file": filepath.Join(dir, "dead.jsonl"), "state_dir": filepath.Join(dir, "state"), "concurrency": 8,
 	}))
 	require.NoError(t, err)
 	ctx := t.Context()

@@ -114,7 +114,7 @@ func TestEndpointPolicyIsOneAcrossFrontDoors(t *testing.T) {
 func destinationAccepts(t *testing.T, raw string, custom bool) bool {
 	rec := &brazeAnswers{}
 	spec, err := destination.ParseSpec(mustJSON(t, map[string]any{"api_key": testKey, "endpoint": raw,
-		"allow_custom_endpoint": custom, "dead_letter_file": filepath.Join(t.TempDir(), "dead.jsonl")}))
+		"allow_custom_endpoint": custom, "dead_letter_file": filepath.Join(t.TempDir(), "dead.jsonl"), "state_dir": t.TempDir()}))
 	if err != nil {
 		return false
 	}
