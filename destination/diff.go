@@ -47,7 +47,8 @@ type tableDiff struct {
 	mirror mirrorStart // the namespace when the run opened it (mirror_plan.go)
 }
 
-// pendingUser is what the run has placed for one user and Braze has not answered yet.
+// pendingUser is what the run has placed for one user and the current view may not show: objects
+// not yet answered, and accepted ones committed after the view was opened.
 type pendingUser struct {
 	objects   int          // objects placed and not yet answered (merged rows share one)
 	attrs     []state.Attr // the latest hash placed per attribute

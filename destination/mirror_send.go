@@ -12,9 +12,6 @@ import (
 	"github.com/brazesync/brazesync/schema"
 )
 
-// PhaseRemoving is the report's phase while mirror mode sends its removals.
-const PhaseRemoving = "removing"
-
 // nullHash is the state's hash of an attribute set to null (on_leave unset): a user who comes
 // back with a value differs from it, so the value is sent again.
 var nullHash = state.HashValue([]byte("null"))
@@ -31,7 +28,7 @@ func (w *Writer) sendRemovals(ctx context.Context, plans []*removalPlan) {
 	for _, p := range plans {
 		total += p.users
 	}
-	w.tally.Update(func(r *report.Report) { r.Phase, r.RemovalsQueued = PhaseRemoving, total })
+	w.tally.Update(func(r *report.Report) { r.Phase, r.RemovalsQueued = report.PhaseRemoving, total })
 	defer w.tally.Update(func(r *report.Report) { r.Phase = "" })
 	if w.dry == nil {
 		w.startWorkers()

@@ -74,3 +74,9 @@ func cloneSet(m map[string]int64) map[string]int64 {
 	}
 	return clone(m)
 }
+
+// PhaseRemoving is Phase while mirror mode sends its removals.
+const PhaseRemoving = "removing"
+
+// RemovalsRejectedTotal is the total of RemovalsRejected.
+func (r *Report) RemovalsRejectedTotal() int64 { return sum(r.RemovalsRejected) }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/brazesync/brazesync/destination/report"
 )
 
 // watch kills a destination that has rows outstanding and has made no progress for StallTimeout:
@@ -67,6 +69,9 @@ type progressSnapshot struct {
 	read, sent, accounted, retries, limited int64
 	total                                   int64 // rows the sources announced, 0 when unknown
 	rate                                    float64
+	// Mirror mode's removal phase: removals answered of those queued, while a destination is in it.
+	removing         bool
+	removed, removal int64
 }
 
 func (r *run) progress(elapsed time.Duration) progressSnapshot {
@@ -78,6 +83,9 @@ func (r *run) progress(elapsed time.Duration) progressSnapshot {
 			p.retries += rep.Retries
 			p.limited += rep.RateLimited
 			p.accounted += rep.Accounted()
+			p.removing = p.removing || rep.Phase == report.PhaseRemoving
+			p.removed += rep.UsersRemoved + rep.RemovalsRejectedTotal()
+			p.removal += rep.RemovalsQueued
 		}
 	}
 	p.rate = float64(p.accounted) / max(elapsed.Seconds(), 0.001)
@@ -88,6 +96,9 @@ func (r *run) progress(elapsed time.Duration) progressSnapshot {
 func (p progressSnapshot) String() string {
 	line := fmt.Sprintf("brazesync: %s · rows read %d · users sent %d · done %d · %.0f rows/s · retries %d · 429s %d",
 		p.elapsed.Truncate(time.Second), p.read, p.sent, p.accounted, p.rate, p.retries, p.limited)
+	if p.removing {
+		return line + fmt.Sprintf(" · removing labels %d/%d", p.removed, p.removal)
+	}
 	return line + eta(p.total, p.accounted, p.rate)
 }
 
@@ -97,6 +108,9 @@ func (p progressSnapshot) log(ev *zerolog.Event) *zerolog.Event {
 		Float64("rows_per_second", p.rate).Int64("retries", p.retries).Int64("rate_limited", p.limited)
 	if p.total > 0 {
 		ev = ev.Int64("rows_total", p.total)
+	}
+	if p.removing {
+		ev = ev.Str("phase", report.PhaseRemoving).Int64("removals_done", p.removed).Int64("removals_queued", p.removal)
 	}
 	return ev
 }

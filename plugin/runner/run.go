@@ -37,6 +37,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// FullRefresh sends everything, ignoring the destinations' sync state (sync --full-refresh).
 	FullRefresh bool
+	// AllowMassRemoval lifts max_removal_ratio for this run (sync --allow-mass-removal, mirror.go).
+	AllowMassRemoval bool
 }
 
 // RunReport is the run's JSON report: the destinations' counts added up, then each destination's own
@@ -62,6 +64,9 @@ func Run(ctx context.Context, opts Options) (*RunReport, error) {
 	}
 	if opts.FullRefresh {
 		spec.fullRefresh()
+	}
+	if opts.AllowMassRemoval {
+		spec.allowMassRemoval()
 	}
 	r := &run{opts: opts, spec: spec, id: runID, log: opts.Log.With().Str("run_id", runID).Logger(), rr: rr}
 	err = r.execute(ctx)
@@ -94,6 +99,7 @@ type run struct {
 	log   zerolog.Logger
 	rr    *RunReport
 	dests map[string]*destination
+	stale []staleMessage // DeleteStale held until every source ended (mirror.go)
 }
 
 func (r *run) execute(ctx context.Context) error {
@@ -112,6 +118,7 @@ func (r *run) execute(ctx context.Context) error {
 	stopWatch := r.watch()
 	stopProgress := r.showProgress()
 	runErr := r.syncSources(ctx)
+	runErr = joinUnique(runErr, r.forwardStale(ctx, runErr))
 	finishErr := r.finishDestinations()
 	stopProgress()
 	stopWatch()
@@ -198,10 +205,8 @@ func (r *run) syncSource(ctx context.Context, ss *SourceSpec) error {
 		r.rr.Sources[ss.Name] += ev.record.NumRows()
 		return r.deliver(ss, ev.record)
 	})
-	if err != nil {
-		return err
-	}
-	return r.deleteStale(ss, tables, syncTime)
+	r.holdStale(ss, src, tables, syncTime, err != nil)
+	return err
 }
 
 func (r *run) deliver(ss *SourceSpec, rec arrow.Record) error {
@@ -211,22 +216,6 @@ func (r *run) deliver(ss *SourceSpec, rec arrow.Record) error {
 			return d.failure(err)
 		}
 		d.sent.Add(rec.NumRows())
-	}
-	return nil
-}
-
-// deleteStale sends CloudQuery's end-of-table message in overwrite-delete-stale mode, as the CLI does.
-func (r *run) deleteStale(ss *SourceSpec, tables map[string]bool, syncTime time.Time) error {
-	for _, name := range ss.Destinations {
-		d := r.dests[name]
-		if d.spec.WriteMode != WriteModeOverwriteDeleteStale {
-			continue
-		}
-		for t := range tables {
-			if err := d.stream.DeleteStale(t, ss.Name, syncTime); err != nil {
-				return d.failure(err)
-			}
-		}
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ type source struct {
 	spec *SourceSpec
 	mp   *managedplugin.Client
 	rpc  pbcq.PluginClient
+	errs *sourceErrors // the error lines of its log, by table (mirror.go)
 }
 
 // ErrPlugin marks a plugin that could not be started or failed while running: exit code 4.
@@ -31,16 +32,17 @@ func startSource(ctx context.Context, spec *SourceSpec, log zerolog.Logger) (*so
 	}
 	slog := log.With().Str("source", spec.Name).Logger()
 	var mp *managedplugin.Client
+	errs := newSourceErrors(slog)
 	err := withStderrRelayed(slog, func() (err error) {
 		mp, err = managedplugin.NewClient(ctx, managedplugin.PluginSource,
 			managedplugin.Config{Name: spec.Name, Registry: reg, Path: spec.Path, Environment: childEnv(spec.Spec)},
-			managedplugin.WithLogger(slog), managedplugin.WithNoSentry())
+			managedplugin.WithLogger(errs.logger()), managedplugin.WithNoSentry())
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: source %q (%s): %w", ErrPlugin, spec.Name, spec.Path, err)
 	}
-	return &source{spec: spec, mp: mp, rpc: pbcq.NewPluginClient(mp.Conn)}, nil
+	return &source{spec: spec, mp: mp, rpc: pbcq.NewPluginClient(mp.Conn), errs: errs}, nil
 }
 
 // init sends the source's spec; a bad spec is the plugin's to report.

@@ -134,7 +134,8 @@ func (s *WriteStream) Err() error {
 }
 
 // CloseAndWait ends the input and waits for the plugin's final report. The report returned is the
-// last one received even when the stream failed, so the host can still say what was delivered.
+// last one received even when the stream failed, so the host can still say what was delivered; it is
+// the caller's copy (its counters may be amended) while Progress readers keep theirs.
 func (s *WriteStream) CloseAndWait(ctx context.Context) (*report.Report, bool, error) {
 	err := s.stream.CloseSend()
 	select {
@@ -144,10 +145,15 @@ func (s *WriteStream) CloseAndWait(ctx context.Context) (*report.Report, bool, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.last, s.final, s.err // the plugin's own error says more than CloseSend's
+	var last *report.Report
+	if s.last != nil {
+		cp := *s.last // counters only are amended; the maps are read-only after decoding
+		last = &cp
 	}
-	return s.last, s.final, err
+	if s.err != nil {
+		return last, s.final, s.err // the plugin's own error says more than CloseSend's
+	}
+	return last, s.final, err
 }
 
 func (s *WriteStream) receive() {

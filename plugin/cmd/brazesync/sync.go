@@ -22,7 +22,7 @@ var progressModes = []string{"auto", "tty", "plain", "none"}
 type syncFlags struct {
 	report, logFormat, logLevel, progress           string
 	progressInterval, stallTimeout, shutdownTimeout time.Duration
-	fullRefresh                                     bool
+	fullRefresh, allowMassRemoval                   bool
 }
 
 func newSyncCmd() *cobra.Command {
@@ -51,66 +51,63 @@ func (f *syncFlags) register(cmd *cobra.Command) {
 	fs.DurationVar(&f.stallTimeout, "stall-timeout", 5*time.Minute, "kill a destination plugin that makes no progress for this long")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may take")
 	fullRefreshFlag(cmd, &f.fullRefresh)
+	fs.BoolVar(&f.allowMassRemoval, "allow-mass-removal", false,
+		"mirror mode, this run only: remove the label even when more than max_removal_ratio of the flagged users left the query")
 	completeValues(cmd, "log-format", logFormats)
 	completeValues(cmd, "log-level", logLevels)
 	completeValues(cmd, "progress", progressModes)
 }
 
-// options turns the flags into the runner's options; a bad value is a usage error.
-func (f *syncFlags) options(specs []string, stderr io.Writer) (runner.Options, error) {
-	log, err := newLogger(stderr, f.logFormat, f.logLevel)
-	if err != nil {
-		return runner.Options{}, err
-	}
+// options turns the flags into the runner's options and the console the run writes on (logs,
+// progress, the closing summary); a bad value is a usage error.
+func (f *syncFlags) options(specs []string, stderr io.Writer) (runner.Options, *runner.Console, error) {
 	if !slices.Contains(progressModes, f.progress) {
-		return runner.Options{}, fmt.Errorf("--progress: %q is not one of auto, tty, plain, none", f.progress)
+		return runner.Options{}, nil, fmt.Errorf("--progress: %q is not one of auto, tty, plain, none", f.progress)
+	}
+	con := runner.NewConsole(stderr, f.logFormat == "json", progressTTY(f.progress, stderr))
+	log, err := newLogger(con, f.logFormat, f.logLevel)
+	if err != nil {
+		return runner.Options{}, nil, err
 	}
 	opts := runner.Options{SpecFiles: specs, ReportPath: f.report, Log: log,
 		StallTimeout: f.stallTimeout, ShutdownTimeout: f.shutdownTimeout, ProgressInterval: f.progressInterval,
-		FullRefresh: f.fullRefresh}
+		FullRefresh: f.fullRefresh, AllowMassRemoval: f.allowMassRemoval}
 	if f.report == "-" {
 		opts.ReportPath = "" // printed on stdout instead, after the run
 	}
-	setProgress(&opts, f.progress, stderr)
-	return opts, nil
+	if f.progress != "none" {
+		opts.Progress = con
+		if con.TTY() {
+			opts.ProgressInterval = 250 * time.Millisecond
+		}
+	}
+	return opts, con, nil
 }
 
 func (f *syncFlags) run(cmd *cobra.Command, specs []string) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	opts, err := f.options(specs, stderr)
+	opts, con, err := f.options(specs, stderr)
 	if err != nil {
 		return err
 	}
 	rep, err := runner.Run(cmd.Context(), opts)
-	fmt.Fprint(stderr, rep.Summary())
+	con.Finish(opts.Log, rep, err, opts.ReportPath) // the summary in text mode, one JSON line otherwise
 	if f.report == "-" {
 		writeReportTo(stdout, rep)
-	} else if f.report != "" {
-		fmt.Fprintf(stderr, "  report:         %s\n", f.report)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "brazesync: error:", err)
 	}
 	return exitWith(runner.ExitCode(err))
 }
 
-func setProgress(opts *runner.Options, mode string, stderr io.Writer) {
-	isTTY := false
-	if f, ok := stderr.(*os.File); ok {
-		isTTY = term.IsTerminal(int(f.Fd()))
-	}
+// progressTTY reports whether the progress is a live line: --progress tty, or auto on a terminal.
+func progressTTY(mode string, stderr io.Writer) bool {
 	switch mode {
-	case "none":
-		return
 	case "tty":
-		isTTY = true
-	case "plain":
-		isTTY = false
+		return true
+	case "auto":
+		f, ok := stderr.(*os.File)
+		return ok && term.IsTerminal(int(f.Fd()))
 	}
-	opts.Progress, opts.ProgressTTY = stderr, isTTY
-	if isTTY {
-		opts.ProgressInterval = 250 * time.Millisecond
-	}
+	return false
 }
 
 // writeReportTo prints the report as one line of JSON, so an orchestrator that keeps the last line
