@@ -17,7 +17,7 @@ func TestDocExamples(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "emulator-braze.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "emulator-braze.md"))
 	if err != nil {
 		t.Fatalf("reading doc: %v", err)
 	}
