@@ -50,8 +50,9 @@ func (s *Server) open(ctx context.Context, spec *destination.Spec, run string) (
 	if s.stop.abort {
 		cancel()
 	}
+	name := s.name // the destination's name in the sync spec: its state namespaces carry it
 	s.mu.Unlock()
-	sess, err := destination.Open(octx, spec, s.log, run)
+	sess, err := destination.Open(octx, spec, s.log, run, destination.WithDestinationName(name))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stop.cancelOpen = nil

@@ -83,9 +83,9 @@ func (s *cqSync) send(m *pbcq.Write_Request) {
 
 // table sends the table's MigrateTable and one Insert holding ids, as the CLI forwards them (with
 // the _cq_source_name and _cq_sync_time columns it adds).
-func (s *cqSync) table(ids []string) {
+func (s *cqSync) table(name string, ids []string) {
 	s.t.Helper()
-	rec := cqRecord(ids)
+	rec := cqRecord(name, ids)
 	defer rec.Release()
 	sc, err := pbcq.SchemaToBytes(rec.Schema())
 	if err != nil {
@@ -112,8 +112,8 @@ func (s *cqSync) end() error {
 	return err
 }
 
-func cqRecord(ids []string) arrow.Record {
-	md := arrow.NewMetadata([]string{cqschema.MetadataTableName}, []string{"users"})
+func cqRecord(table string, ids []string) arrow.Record {
+	md := arrow.NewMetadata([]string{cqschema.MetadataTableName}, []string{table})
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "external_id", Type: arrow.BinaryTypes.String},
 		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
@@ -179,7 +179,7 @@ func TestCloudQueryCLIDeleteStale(t *testing.T) {
 		"report_file": reportFile, "rate_limit": -1})
 
 	s := startCQSync(t, spec)
-	s.table(ids(0, 100, nil))
+	s.table("users", ids(0, 100, nil))
 	if err := s.end(); err != nil {
 		t.Fatalf("first sync: %v", err)
 	}
@@ -189,7 +189,7 @@ func TestCloudQueryCLIDeleteStale(t *testing.T) {
 
 	t.Run("clean sync mirrors", func(t *testing.T) {
 		s := startCQSync(t, spec)
-		s.table(ids(0, 100, departs))
+		s.table("users", ids(0, 100, departs))
 		if err := s.end(); err != nil {
 			t.Fatal(err)
 		}
@@ -200,8 +200,19 @@ func TestCloudQueryCLIDeleteStale(t *testing.T) {
 
 	t.Run("source stream failed", func(t *testing.T) {
 		before, _ := os.Stat(reportFile)
+		objects := emu.Stats().ObjectsReceived
 		s := startCQSync(t, spec)
-		s.table(ids(0, 30, nil))
+		// 27 of the users, then another table of 80 new users: a full request of them reaching
+		// Braze shows that the stream was being written when it broke.
+		s.table("users", ids(0, 30, departs))
+		var fresh []string
+		for i := range 80 {
+			fresh = append(fresh, fmt.Sprintf("cx-%04d", i))
+		}
+		s.table("signal", fresh)
+		for deadline := time.Now().Add(time.Minute); emu.Stats().ObjectsReceived < objects+75 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		s.cancel() // the CLI returns on the source's error: no DeleteStale, no CloseSend
 		waitChanged(t, reportFile, before.ModTime())
 		if r := readReport(t, reportFile); r.UsersRemoved != 0 || cqFlagged(emu) != 90 {
@@ -211,7 +222,7 @@ func TestCloudQueryCLIDeleteStale(t *testing.T) {
 
 	t.Run("table failed inside the source", func(t *testing.T) {
 		s := startCQSync(t, spec)
-		s.table(ids(0, 30, departs)) // the resolver failed after 27 of the 90 users
+		s.table("users", ids(0, 30, departs)) // the resolver failed after 27 of the 90 users
 		err := s.end()
 		if err == nil || !strings.Contains(err.Error(), "63 of the 90 users flagged before") ||
 			!strings.Contains(err.Error(), "allow_mass_removal") {

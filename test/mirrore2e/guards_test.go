@@ -15,11 +15,11 @@ const guardUsers = 2000
 
 // mirrored runs a first, clean sync of guardUsers users and returns the spec builder for the next
 // runs (same state folder) and the users.
-func mirrored(t *testing.T, emu *brazeemu.Emulator, extra ...string) (func(srcBin string, us []user, more ...string) string, []user) {
+func mirrored(t *testing.T, emu *brazeemu.Emulator, extra ...string) (func(srcBin string, us []user, srcExtra ...string) string, []user) {
 	t.Helper()
 	stateDir := t.TempDir()
-	spec := func(srcBin string, us []user, more ...string) string {
-		return mirrorSpec(srcBin, writeUsers(t, t.TempDir(), "users.parquet", us), stateDir, append(extra, more...)...)
+	spec := func(srcBin string, us []user, srcExtra ...string) string {
+		return mirrorSpec(srcBin, writeUsers(t, t.TempDir(), "users.parquet", us), stateDir, srcExtra, extra...)
 	}
 	all := population(0, guardUsers)
 	runSync(t, emu, spec(testbin.Dir(t), all), 0)

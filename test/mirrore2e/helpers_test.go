@@ -88,11 +88,11 @@ func writeUsers(t *testing.T, dir, name string, us []user) string {
 }
 
 // mirrorSpec is a file source reading file into a braze destination in mirror mode (write_mode
-// overwrite-delete-stale), its state in stateDir; the table is the file's name ("users" for
+// overwrite-delete-stale), its state in stateDir, srcExtra added to the source's spec; the table is the file's name ("users" for
 // users.parquet). srcBin is the file source's folder.
-func mirrorSpec(srcBin, file, stateDir string, extra ...string) string {
+func mirrorSpec(srcBin, file, stateDir string, srcExtra []string, extra ...string) string {
 	dest := testbin.BrazeDestination(label, append([]string{"state_dir: " + stateDir, "rate_limit: -1"}, extra...)...)
-	src := strings.Replace(testbin.FileSource(file), "{{BIN}}/file-source", srcBin+"/file-source", 1)
+	src := strings.Replace(testbin.FileSource(file, srcExtra...), "{{BIN}}/file-source", srcBin+"/file-source", 1)
 	return testbin.Spec(src, strings.Replace(dest, "write_mode: append", "write_mode: overwrite-delete-stale", 1))
 }
 

@@ -21,7 +21,7 @@ func TestMirrorDeparturesAndArrivals(t *testing.T) {
 			stateDir := t.TempDir()
 			first := population(0, n)
 			spec := func(file string) string {
-				return mirrorSpec(testbin.Dir(t), file, stateDir, "on_leave: "+onLeave)
+				return mirrorSpec(testbin.Dir(t), file, stateDir, nil, "on_leave: "+onLeave)
 			}
 			res := runSync(t, emu, spec(writeUsers(t, t.TempDir(), "users.parquet", first)), 0)
 			if res.Report.UsersSent != n || res.Report.UsersRemoved != 0 || countFlagged(emu) != n {

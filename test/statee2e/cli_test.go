@@ -13,12 +13,18 @@ import (
 )
 
 // TestStateCommands: `state show` lists what a sync recorded, `sync --full-refresh` sends
-// everything again, and `state reset --table` makes the next run send everything once.
+// everything again, and `state reset --table` makes the next run send everything once. The
+// destination is not called "braze", so the state must be kept under the spec's own name.
 func TestStateCommands(t *testing.T) {
 	emu := startBraze(t)
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "state")
 	spec := specFor(writeUsers(t, dir, "users.parquet", population(2000, nil)), stateDir, "rate_limit: -1")
+	spec = strings.Replace(spec, "\n  name: braze\n", "\n  name: braze-vip\n", 1)
+	spec = strings.Replace(spec, "destinations: [braze]", "destinations: [braze-vip]", 1)
+	if !strings.Contains(spec, "name: braze-vip") {
+		t.Fatal("the destination document changed shape: no name to replace")
+	}
 	specPath := filepath.Join(dir, "spec.yml")
 	if err := os.WriteFile(specPath, []byte(strings.ReplaceAll(spec, "{{BIN}}", testbin.Dir(t))), 0o600); err != nil {
 		t.Fatal(err)
@@ -33,7 +39,7 @@ func TestStateCommands(t *testing.T) {
 		} `json:"tables"`
 	}
 	out := brazesync(t, emu, 0, "state", "show", "--format", "json", specPath)
-	if err := json.Unmarshal([]byte(out), &shown); err != nil || len(shown) != 1 || len(shown[0].Tables) != 1 ||
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || len(shown) != 1 || shown[0].Destination != "braze-vip" || len(shown[0].Tables) != 1 ||
 		shown[0].Tables[0].Users != 2000 || shown[0].Tables[0].Flagged != 2000 {
 		t.Fatalf("state show: %v\n%s", err, out)
 	}
@@ -54,7 +60,7 @@ func TestStateCommands(t *testing.T) {
 	if res := sync(t, emu, spec, 0); res.Report.UsersSent != 0 {
 		t.Fatalf("another table's reset changed this one: %d sent", res.Report.UsersSent)
 	}
-	if out := brazesync(t, emu, 0, "state", "reset", "--table", table, specPath); !strings.Contains(out, "reset braze table "+table) {
+	if out := brazesync(t, emu, 0, "state", "reset", "--table", table, specPath); !strings.Contains(out, "reset braze-vip table "+table) {
 		t.Errorf("state reset: %s", out)
 	}
 	if res := sync(t, emu, spec, 0); res.Report.UsersSent != 2000 {
