@@ -72,6 +72,7 @@ type batch struct {
 	size        int    // bytes of the finished body
 	body        []byte // set by finish
 	removal     bool   // mirror mode: every object removes the label from a user who left (mirror_send.go)
+	ev          *eventTable // an events or purchases table's request (events.go); nil for attributes
 }
 
 var batchPool = sync.Pool{New: func() any {
@@ -80,7 +81,7 @@ var batchPool = sync.Pool{New: func() any {
 
 func newBatch(table string, diff *tableDiff) *batch {
 	b := batchPool.Get().(*batch)
-	b.table, b.diff, b.removal = table, diff, false
+	b.table, b.diff, b.removal, b.ev = table, diff, false, nil
 	b.arena = b.arena[:0]
 	b.upd = b.upd[:0]
 	b.committedAt = 0
@@ -207,6 +208,7 @@ func (b *batch) split(busy func(hash uint64) bool) *batch {
 		return nil // the common case: nothing in flight, nothing allocated
 	}
 	rest := newBatch(b.table, b.diff)
+	rest.ev = b.ev
 	keep := b.entries[:first] // filtered in place: entries only point into the arena
 	for i := first; i < len(b.entries); i++ {
 		e := b.entries[i]
@@ -234,7 +236,7 @@ func (b *batch) finish() []byte {
 	if len(b.body) > 0 {
 		return b.body
 	}
-	b.body = append(b.body[:0], bodyPrefix...)
+	b.body = append(b.body[:0], b.prefix()...)
 	for i := range b.entries {
 		if i > 0 {
 			b.body = append(b.body, ',')
@@ -243,4 +245,20 @@ func (b *batch) finish() []byte {
 	}
 	b.body = append(b.body, bodySuffix...)
 	return b.body
+}
+
+// inputArray is the request array the batch's objects go in, as Braze names it in errors[].
+func (b *batch) inputArray() string {
+	if b.ev != nil {
+		return b.ev.array
+	}
+	return "attributes"
+}
+
+// prefix opens the request body. Sizes are reckoned with bodyPrefix, the longest of the three.
+func (b *batch) prefix() string {
+	if b.ev != nil {
+		return b.ev.prefix
+	}
+	return bodyPrefix
 }

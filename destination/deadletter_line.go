@@ -28,6 +28,10 @@ const (
 	ReasonUnreachable  = "unreachable"       // no HTTP answer after every retry
 	ReasonFailed       = "request_failed"    // any other failure without an HTTP status
 	ReasonRunFailed    = "run_failed"        // another fatal error (a mapping error) stopped the run
+	// ReasonMayHaveRecorded: events or purchases whose request's answer never came back (or was a
+	// 5xx), or that were on the wire when an earlier run died: Braze may have recorded them, so
+	// they are not sent again blindly (docs/events.md). The line carries the object to replay.
+	ReasonMayHaveRecorded = "braze_may_have_recorded"
 )
 
 // DeadLetterLine is the documented shape of one line of the dead-letter file.
@@ -52,6 +56,10 @@ type DeadLetterLine struct {
 	MergedRows int `json:"merged_rows,omitempty"`
 	// Attributes is the attributes object that was not applied, exactly as built for Braze.
 	Attributes json.RawMessage `json:"attributes,omitempty"`
+	// InputArray and Object are, for event and purchase tables, the request array ("events" or
+	// "purchases") and the object exactly as built for Braze (docs/events.md).
+	InputArray string          `json:"input_array,omitempty"`
+	Object     json.RawMessage `json:"object,omitempty"`
 	// Removal marks a mirror-mode removal that was not applied (docs/mirror.md): no row asked for
 	// it, so Row is -1; the next clean run sends it again.
 	Removal bool `json:"removal,omitempty"`

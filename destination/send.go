@@ -15,6 +15,7 @@ func (w *Writer) work() {
 	for b := range w.queue {
 		w.send(b)
 		w.answered(b)
+		w.eventsAnswered(b)
 		w.flight.release(b)
 		b.release()
 	}
@@ -31,18 +32,27 @@ func (w *Writer) send(b *batch) {
 		w.sendDry(b, body)
 		return
 	}
+	if b.ev != nil {
+		w.sendEvents(b, body) // events and purchases: sent once (events.go)
+		return
+	}
 	res, err := w.api.Track(w.ctx, body)
+	w.countAttempts(res)
+	if err != nil {
+		w.failBatch(b, res, err)
+		return
+	}
+	w.accept(b, res)
+}
+
+// countAttempts adds one request's tries to the report.
+func (w *Writer) countAttempts(res brazeapi.Result) {
 	w.tally.Update(func(r *report.Report) {
 		r.Requests += int64(res.Attempts)
 		r.Retries += int64(max(0, res.Attempts-1))
 		r.RateLimited += int64(res.RateLimited)
 		r.BytesSent += res.BytesSent
 	})
-	if err != nil {
-		w.failBatch(b, res, err)
-		return
-	}
-	w.accept(b, res)
 }
 
 // failBatch dead-letters every row of a request that did not succeed. Auth failures and an
@@ -144,6 +154,7 @@ func (w *Writer) abandon(b *batch, cause error) {
 	}
 	w.deadLetterAll(b, w.stopReason(), cause.Error(), 0, nil)
 	w.answered(b)
+	w.eventsAnswered(b)
 	b.release()
 }
 
@@ -156,7 +167,7 @@ func (w *Writer) deadLetterAll(b *batch, reason, detail string, status int, objE
 	}
 	perObject := map[int]string{}
 	for _, e := range objErrs {
-		if e.InputArray == "attributes" && e.Index >= 0 {
+		if e.InputArray == b.inputArray() && e.Index >= 0 {
 			perObject[e.Index] = e.Type
 		}
 	}
@@ -178,6 +189,9 @@ func (w *Writer) deadLetterEntry(b *batch, i int, reason, detail string, status 
 	e.eachRow(func(row int64) {
 		l := DeadLetterLine{Table: b.table, Row: row, Key: b.user(i), Reason: reason, Detail: detail,
 			Status: status, Attributes: obj}
+		if b.ev != nil { // an event or a purchase: named as such, to replay into its own array
+			l.Attributes, l.InputArray, l.Object = nil, b.ev.array, obj
+		}
 		if e.rows() > 1 {
 			l.MergedRows = int(e.rows())
 		}

@@ -55,6 +55,10 @@ type Writer struct {
 
 	mirror mirrorRun // DeleteStale messages, removed at Close (mirror.go)
 
+	// started is the sync's start: the time of event rows that have none, and what the event
+	// window is measured from (events.go).
+	started time.Time
+
 	tables map[string]*tableState
 	open   map[string]*batch // the open request of each table: the merge window
 	order  []string          // tables in first-seen order, so Close flushes deterministically
@@ -84,6 +88,7 @@ type tableState struct {
 	keyKind string // external_id, email, ...: part of the in-flight identity of a user
 	rows    int64
 	diff    *tableDiff // nil when the run keeps no state
+	ev      *eventTable // events or purchases (events.go): mapping, enc and diff are then unused
 }
 
 // Option adjusts a Writer.
@@ -145,6 +150,7 @@ func NewWriter(ctx context.Context, spec *Spec, log zerolog.Logger, opts ...Opti
 	if w.clock == nil {
 		w.clock = time.Now
 	}
+	w.started = w.clock()
 	w.refresh = int64(spec.refreshAfter().Seconds())
 	w.suffixNoFlag = objectSuffix(&Spec{UpdateExistingOnly: spec.UpdateExistingOnly, ExportAttribute: new(string)})
 	w.tally.Update(func(r *report.Report) {
@@ -232,6 +238,9 @@ func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 	if err != nil {
 		w.setFatal(err)
 		return err
+	}
+	if t.ev != nil {
+		return w.writeEvents(ctx, name, t, rec) // events.go
 	}
 	if err := t.enc.Reset(rec); err != nil {
 		return fmt.Errorf("table %s: %w", name, err)
@@ -389,7 +398,9 @@ func (w *Writer) rejectRow(table string, row int64, res schema.RowResult) {
 func (w *Writer) batchFor(table string) *batch {
 	b := w.open[table]
 	if b == nil {
-		b = newBatch(table, w.tables[table].diff)
+		t := w.tables[table]
+		b = newBatch(table, t.diff)
+		b.ev = t.ev
 		w.open[table] = b
 	}
 	return b
@@ -440,6 +451,11 @@ func (w *Writer) table(ctx context.Context, name string, sc *arrow.Schema) (*tab
 	if t, ok := w.tables[name]; ok && t.sc.Equal(sc) {
 		return t, nil
 	}
+	if events, err := w.sendsEvents(name, sc); err != nil {
+		return nil, err
+	} else if events {
+		return w.eventTable(ctx, name, sc) // events.go
+	}
 	m, err := schema.NewMapping(sc, w.spec.Config)
 	if err != nil {
 		return nil, fmt.Errorf("%w: table %s: %w", errMapping, name, err)
@@ -472,7 +488,9 @@ func (w *Writer) table(ctx context.Context, name string, sc *arrow.Schema) (*tab
 func (w *Writer) Mappings() map[string]*schema.Mapping {
 	out := make(map[string]*schema.Mapping, len(w.tables))
 	for k, t := range w.tables {
-		out[k] = t.mapping
+		if t.mapping != nil { // attribute tables: event tables have an EventMapping
+			out[k] = t.mapping
+		}
 	}
 	return out
 }

@@ -167,10 +167,14 @@ func (c *EventConfig) columnSettings() []setting {
 		{"price_column", c.PriceColumn}, {"quantity_column", c.QuantityColumn}}
 }
 
+// EventSettings names the settings that are set, all of which apply only to events and purchases
+// (the key_column included: an attribute table's key follows the spec's key_column).
+func (c *EventConfig) EventSettings() []string { return c.eventSettings() }
+
 // eventSettings names the settings that are set and apply only to events and purchases.
 func (c *EventConfig) eventSettings() []string {
 	var out []string
-	for _, s := range []setting{{"name", c.Name}, {"name_column", c.NameColumn}, {"time_column", c.TimeColumn},
+	for _, s := range []setting{{"key_column", c.KeyColumn}, {"name", c.Name}, {"name_column", c.NameColumn}, {"time_column", c.TimeColumn},
 		{"id_column", c.IDColumn}, {"app_id", c.AppID}, {"app_id_column", c.AppIDColumn},
 		{"properties_column", c.PropertiesColumn}} {
 		if s.value != "" {

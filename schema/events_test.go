@@ -306,6 +306,7 @@ func TestEventConfigValidate(t *testing.T) {
 		{EventConfig{Kind: "event"}, `kind: "event" is not one of`},
 		{EventConfig{Kind: KindEvents, Name: "n", NameColumn: "N"}, "name, name_column: set one of them, not both"},
 		{EventConfig{Kind: KindAttributes, TimeColumn: "T"}, "time_column: only for kind events or purchases"},
+		{EventConfig{Kind: KindAttributes, KeyColumn: "U"}, "key_column: only for kind events or purchases"},
 		{EventConfig{Kind: KindPurchases, Name: "n"}, "name, name_column: only for kind events"},
 		{EventConfig{Kind: KindEvents, Name: strings.Repeat("n", 256)}, "name: longer than 255 characters"},
 		{EventConfig{Kind: KindEvents, Properties: map[string]string{"A": "event_name"}}, `property name "event_name" is reserved`},

@@ -37,6 +37,14 @@ type Report struct {
 	UsersSent int64 `json:"users_sent"`
 	// RowsMerged counts rows folded into another row for the same user in the same request.
 	RowsMerged int64 `json:"rows_merged"`
+	// Event and purchase tables (docs/events.md): the objects Braze accepted, one row each; the
+	// requests holding them whose outcome was ambiguous (an answer that never came back, a 5xx),
+	// and the rows of those requests: dead-lettered as braze_may_have_recorded under
+	// on_ambiguous_failure: dead_letter, sent again (and possibly recorded twice) under retry.
+	EventsSent        int64 `json:"events_sent,omitempty"`
+	PurchasesSent     int64 `json:"purchases_sent,omitempty"`
+	AmbiguousRequests int64 `json:"ambiguous_requests,omitempty"`
+	AmbiguousRows     int64 `json:"ambiguous_rows,omitempty"`
 	// RowsSkipped counts rows not sent on purpose, by reason (null_key, empty_key, ...).
 	RowsSkipped map[string]int64 `json:"rows_skipped"`
 	// RowsRejected counts rows written to the dead-letter file, by reason.
@@ -115,7 +123,7 @@ func (r *Report) Rejected() int64 { return sum(r.RowsRejected) }
 
 // Accounted is every row whose fate is known.
 func (r *Report) Accounted() int64 {
-	return r.UsersSent + r.RowsMerged + r.RowsUnchanged + r.Skipped() + r.Rejected()
+	return r.UsersSent + r.EventsSent + r.PurchasesSent + r.RowsMerged + r.RowsUnchanged + r.Skipped() + r.Rejected()
 }
 
 // Balanced reports whether every row read is accounted for.
@@ -170,6 +178,7 @@ func (r *Report) Summary() string {
 	}
 	fmt.Fprintf(&b, "  rows read:      %d\n", r.RowsRead)
 	fmt.Fprintf(&b, "  users sent:     %d\n", r.UsersSent)
+	r.eventSummary(&b)
 	if r.RowsMerged > 0 {
 		fmt.Fprintf(&b, "  rows merged:    %d (same user, same request)\n", r.RowsMerged)
 	}
@@ -243,6 +252,7 @@ func (r *Report) Merge(o *Report) {
 	addAll(r.RowsRejected, o.RowsRejected)
 	addAll(r.MinorErrors, o.MinorErrors)
 	r.mergeRemovals(o)
+	r.mergeEvents(o)
 }
 
 // byteSize renders n bytes for people: 512 B, 3.4 MB.

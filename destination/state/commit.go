@@ -21,7 +21,10 @@ type commitReq struct {
 	run     *run
 	updates []Update // Commit: merged into the records
 	records []Record // Import: replace the records
-	done    chan error
+	// MarkEvents, and Events' purge of the identities that expired before purgeBefore (events.go).
+	events      []EventMark
+	purgeBefore int64
+	done        chan error
 }
 
 var errClosed = errors.New("state store is closed")
@@ -56,7 +59,7 @@ func (l *Local) commitLoop() {
 	var group []*commitReq
 	for req := range l.commits {
 		group = append(group[:0], req)
-		n := len(req.updates) + len(req.records)
+		n := len(req.updates) + len(req.records) + len(req.events)
 	drain:
 		for n < maxGroupUpdates {
 			select {
@@ -65,7 +68,7 @@ func (l *Local) commitLoop() {
 					break drain
 				}
 				group = append(group, r)
-				n += len(r.updates) + len(r.records)
+				n += len(r.updates) + len(r.records) + len(r.events)
 			default:
 				break drain
 			}
@@ -114,6 +117,9 @@ func (l *Local) applyGroup(group []*commitReq) error {
 			if err := g.replace(req.run, m, &req.records[i]); err != nil {
 				return err
 			}
+		}
+		if err := g.events(req); err != nil {
+			return err
 		}
 	}
 	for sp, m := range g.metas {

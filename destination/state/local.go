@@ -387,6 +387,9 @@ func (l *Local) Reset(ctx context.Context, match func(Namespace) bool) ([]Namesp
 		}
 		id := sp.id
 		_ = b.DeleteRange(userPrefix(nil, id), userPrefix(nil, id+1), nil)
+		for _, r := range eventRanges(id) { // its event identities too (events.go)
+			_ = b.DeleteRange(r[0], r[1], nil)
+		}
 		_ = b.Delete(nsKey(id), nil)
 		gone = append(gone, ns)
 	}

@@ -12,6 +12,7 @@ const (
 	paramEndpoint      = "braze_api_endpoint"
 	formKey            = "braze_key"
 	formSegment        = "braze_segment"
+	formMirror         = "braze_mirror" // not in the stock form: mirror mode (mirror.go)
 	defaultExportLabel = "LOOKER_EXPORT"
 	idTag              = "braze_id"
 	labelAPIKey        = "Braze API Key"
@@ -104,6 +105,7 @@ func brazeForm() map[string]any {
 		{Label: "Export Label", Name: formSegment,
 			Description: "Name of export (Appends to Custom Attribute Array 'looker_export'). Defaults to 'LOOKER_EXPORT'.",
 			Required:    true, Type: "string", Default: defaultExportLabel},
+		mirrorField(),
 	}}
 }
 

@@ -32,14 +32,13 @@ type DestinationOptions struct {
 // destinationSpec is the braze-destination spec of one execution: the one place where an
 // execution's settings become destination settings.
 //
-// It keeps no sync state (diff: false): like the stock action, every execution sends every row and
-// the label, and executions running at once need no shared state folder. Mirror mode — removing the
-// label from users no longer in the Look — will set write_mode overwrite-delete-stale and a state
-// folder under the hub's --state-dir, one namespace per label, here.
+// Without mirror mode it keeps no sync state (diff: false): like the stock action, every execution
+// sends every row and the label, and executions running at once need no shared state folder. With
+// it (the form's braze_mirror) the spec keeps a state folder per label under --state-dir (mirror.go).
 func (s *Server) destinationSpec(req *request, runID string) *destination.Spec {
 	o := s.cfg.Destination
 	updateOnly, diff := !o.CreateUsers, false
-	return &destination.Spec{
+	return s.mirrorSpec(req, &destination.Spec{
 		Diff:                &diff,
 		APIKey:              req.apiKey,
 		Endpoint:            req.endpoint,
@@ -51,7 +50,7 @@ func (s *Server) destinationSpec(req *request, runID string) *destination.Spec {
 		RateLimit:           o.RateLimit,
 		MaxAttempts:         o.MaxAttempts,
 		DeadLetterFile:      s.path(runID + ".dead-letter.jsonl"),
-	}
+	})
 }
 
 // checkDestinationOptions validates the hub-wide options once, at start, on a sample execution.

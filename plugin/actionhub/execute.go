@@ -128,6 +128,7 @@ func (ex *execution) run(ctx context.Context) *outcome {
 		return ex.finish(nil, 0, err)
 	}
 	rows, streamErr := ex.stream(ctx, dest)
+	streamErr = joinUnique(streamErr, ex.endTable(ctx, dest, streamErr)) // mirror mode (mirror.go)
 	fctx, done := ex.finishContext(ctx)
 	rep, finishErr := dest.Finish(fctx)
 	done()

@@ -116,7 +116,7 @@ func TestFormMatchesTheStockForm(t *testing.T) {
 	f, status, err := e.client.Form(context.Background(), e.def, e.data(), nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status)
-	require.Len(t, f.Fields, 2)
+	require.Len(t, f.Fields, 3) // the stock two, then this hub's mirror-mode option (off by default)
 	assert.Equal(t, "braze_key", f.Fields[0].Name)
 	assert.Equal(t, "select", f.Fields[0].Type)
 	assert.Equal(t, "external_id", f.Fields[0].Default)
@@ -124,6 +124,9 @@ func TestFormMatchesTheStockForm(t *testing.T) {
 	assert.Equal(t, "braze_segment", f.Fields[1].Name)
 	assert.Equal(t, "LOOKER_EXPORT", f.Fields[1].Default)
 	assert.True(t, f.Fields[1].Required)
+	assert.Equal(t, "braze_mirror", f.Fields[2].Name)
+	assert.Equal(t, "no", f.Fields[2].Default)
+	assert.False(t, f.Fields[2].Required)
 
 	f, _, err = e.client.Form(context.Background(), e.def, map[string]string{"braze_api_endpoint": e.brazeURL}, nil)
 	require.NoError(t, err)

@@ -81,6 +81,7 @@ func (f *serveFlags) declare(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.IntVar(&cfg.MaxConcurrent, "max-concurrent", defaultMaxConcurrent, "executions running at once (more wait)")
 	fs.StringVar(&cfg.ReportDir, "report-dir", "action-hub-runs", "folder for run reports and dead-letter files")
+	fs.StringVar(&cfg.StateDir, "state-dir", "", "folder of the sync state of executions that remove the label from users no longer in the Look, one folder per label (default: <report-dir>/state)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "public URL of the hub (default: from each request's Host)")
 	fs.StringVar(&cfg.Label, "label", defaultLabel, "hub label shown in Looker")
 	fs.StringVar(&cfg.DestinationPath, "destination-path", "", "braze-destination binary (default: the one beside this executable)")

@@ -70,6 +70,7 @@ type request struct {
 	customEndpoint bool
 	userKey        string // external_id or braze_id
 	exportLabel    string
+	mirror         bool // remove the label from users no longer in the Look (mirror.go)
 	downloadURL    string
 	attachment     *attachment
 	title          string
@@ -147,11 +148,15 @@ func (r *request) readForm(form map[string]string) *failure {
 	if n := utf8.RuneCountInString(r.exportLabel); n > maxLabelChars {
 		errs[formSegment] = fmt.Sprintf("Export Label is %d characters; Braze stores at most %d.", n, maxLabelChars)
 	}
+	var bad string
+	if r.mirror, bad = readMirror(form[formMirror]); bad != "" {
+		errs[formMirror] = bad
+	}
 	if len(errs) == 0 {
 		return nil
 	}
 	msgs := make([]string, 0, len(errs))
-	for _, k := range []string{formKey, formSegment} {
+	for _, k := range []string{formKey, formSegment, formMirror} {
 		if m, ok := errs[k]; ok {
 			msgs = append(msgs, m)
 		}

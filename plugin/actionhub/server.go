@@ -50,6 +50,9 @@ type Config struct {
 	// AllowedEndpointHosts are host[:port] values accepted as a Braze
 	// endpoint besides Braze's REST hosts and loopback (a proxy).
 	AllowedEndpointHosts []string
+	// StateDir holds mirror mode's sync state, one folder per export label (mirror.go); empty means
+	// <ReportDir>/state.
+	StateDir string
 	// DestinationPath is the braze-destination binary every execution
 	// writes through; empty means the one beside the running executable.
 	DestinationPath string

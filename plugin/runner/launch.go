@@ -121,6 +121,15 @@ func (x *Destination) DeleteStale(table, source string, syncTime time.Time) erro
 	return nil
 }
 
+// RefuseStale ends a table whose mirror-mode removals the caller refuses, and why (the guard's
+// name, such as run_failed): the destination removes nobody from it and reports why.
+func (x *Destination) RefuseStale(table, source string, syncTime time.Time, why string) error {
+	if err := x.d.stream.RefuseStale(table, source, syncTime, why); err != nil {
+		return x.d.failure(err)
+	}
+	return nil
+}
+
 // Sent is the number of rows handed to the plugin so far.
 func (x *Destination) Sent() int64 { return x.d.sent.Load() }
 

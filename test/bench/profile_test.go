@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/brazesync/brazesync/test/bench/profiled"
 	"github.com/brazesync/brazesync/test/testbin"
 )
 
@@ -22,6 +23,10 @@ func profiledBin(b *testing.B, out string) string {
 	b.Helper()
 	profOnce.Do(func() {
 		if profErr = os.MkdirAll(out, 0o755); profErr != nil {
+			return
+		}
+		// The runner hands its plugins only the variables they need, ours among them.
+		if profErr = os.Setenv(profiled.ChildEnv, out); profErr != nil {
 			return
 		}
 		profDir, profErr = os.MkdirTemp("", "brazesync-profiled-")

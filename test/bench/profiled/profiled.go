@@ -11,11 +11,18 @@ import (
 	"runtime/pprof"
 )
 
+// ChildEnv carries $BENCH_PROFILE_DIR to the plugin processes, whose environment the runner limits
+// to what they need (the project's test variables included).
+const ChildEnv = "BRAZESYNC_TEST_PROFILE_DIR"
+
 // Start begins a CPU profile of this process when $BENCH_PROFILE_DIR is set; the
 // returned function stops it and writes the allocation profile next to it
 // (NAME-PID.cpu.pprof, NAME-PID.allocs.pprof).
 func Start(name string) func() {
 	dir := os.Getenv("BENCH_PROFILE_DIR")
+	if dir == "" {
+		dir = os.Getenv(ChildEnv) // a plugin: the runner passes its children only BRAZESYNC_TEST_*
+	}
 	if dir == "" {
 		return func() {}
 	}

@@ -5,7 +5,6 @@ package main
 import (
 	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/destination/pluginserver"
-	"github.com/brazesync/brazesync/plugin/lifeline"
 	"github.com/brazesync/brazesync/test/bench/profiled"
 )
 
@@ -14,6 +13,6 @@ var _ = destination.NewPlugin // the same destination package as the real binary
 func main() {
 	stop := profiled.Start("braze-destination")
 	defer stop()
-	lifeline.Hold() // exit with the host, as the release binary does
+	// No lifeline here: it would end the process before stop writes the profiles.
 	pluginserver.Serve()
 }

@@ -8,16 +8,12 @@ import (
 
 	"github.com/cloudquery/plugin-sdk/v4/serve"
 
-	"github.com/brazesync/brazesync/plugin/lifeline"
 	"github.com/brazesync/brazesync/source/looker"
 	"github.com/brazesync/brazesync/test/bench/profiled"
 )
 
 func main() {
 	stop := profiled.Start("looker-source")
-	if lifeline.Managed(os.Args[1:]) {
-		lifeline.Hold() // exit with the host, as the release binary does
-	}
 	err := serve.Plugin(looker.NewPlugin()).Serve(context.Background())
 	stop()
 	if err != nil {
