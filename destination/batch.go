@@ -69,9 +69,9 @@ type batch struct {
 	committedAt uint64
 	entries     []entry
 	index       map[uint64]int
-	size        int    // bytes of the finished body
-	body        []byte // set by finish
-	removal     bool   // mirror mode: every object removes the label from a user who left (mirror_send.go)
+	size        int         // bytes of the finished body
+	body        []byte      // set by finish
+	removal     bool        // mirror mode: every object removes the label from a user who left (mirror_send.go)
 	ev          *eventTable // an events or purchases table's request (events.go); nil for attributes
 }
 

@@ -34,6 +34,9 @@ const (
 	GuardRatio = "max_removal_ratio"
 	// GuardEmptyResult: an old label would be retired while the table's new label flags nobody.
 	GuardEmptyResult = "empty_result"
+	// GuardPushdown: the warehouse state without the spec's mirror field: the Snowflake source may
+	// have held unchanged users back, and they would look departed.
+	GuardPushdown = "pushdown"
 )
 
 // on_leave and on_label_change values.
@@ -125,7 +128,7 @@ func (w *Writer) mirrorErr() error { return errors.Join(w.mirror.errs...) }
 // refuseFor adds the error a guard brings to the run, when the run has none for it already.
 func (w *Writer) refuseFor(guard string, err error) {
 	switch guard {
-	case GuardRatio, GuardSourceError, GuardEmptyResult:
+	case GuardRatio, GuardSourceError, GuardEmptyResult, GuardPushdown:
 		w.mirror.errs = append(w.mirror.errs, fmt.Errorf("%w: %w", ErrRemovalRefused, err))
 	}
 }
@@ -184,10 +187,16 @@ func (w *Writer) admit(ctx context.Context, p *removalPlan, hostRefused string) 
 	switch {
 	case guard == GuardSourceError:
 		why = "the source reported errors for this table, so its rows may be incomplete"
+	case guard == GuardCancelled:
+		why = "the run was cancelled"
 	case guard != "":
-		why = "the host stopped the run (" + guard + ")"
+		why = "the run failed"
 	default:
 		guard, why = w.runGuard(ctx)
+	}
+	if guard == "" && w.spec.State.Backend == BackendSnowflake && !w.spec.Mirror {
+		guard, why = GuardPushdown, "with state.backend snowflake the source may have held unchanged users back; "+
+			"set mirror: true in the destination spec (brazesync sync sets it) so that it reads every row"
 	}
 	if guard == "" && p.retire && p.replacement == 0 {
 		guard, why = GuardEmptyResult, fmt.Sprintf("the new label %s flags nobody in this table", w.spec.ExportValue)

@@ -335,3 +335,21 @@ func TestMirrorSpecFields(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorWithWarehouseStateNeedsTheMirrorField: with state.backend snowflake the Snowflake
+// source may hold unchanged users back, so removals are refused unless the spec says it mirrors
+// (which makes the source read every row). The backend is switched after the writer opened, so the
+// test needs no warehouse: only the guard reads it.
+func TestMirrorWithWarehouseStateNeedsTheMirrorField(t *testing.T) {
+	emu := startEmu(t, brazeemu.Options{})
+	all := users(40, plainName, plainScore)
+	for _, mirror := range []bool{false, true} {
+		spec := testSpec(t, emu.URL(), map[string]any{"export_value": fmt.Sprint("W", mirror), "mirror": mirror})
+		mirrorWrite(t, spec, all, "", nil)
+		warehouse := func(w *Writer) { w.spec.State.Backend = BackendSnowflake }
+		rep, err := mirrorWrite(t, spec, without(all, tenth), "", warehouse)
+		if mirror && (err != nil || rep.UsersRemoved != 4) || !mirror && (!errors.Is(err, ErrRemovalRefused) || rep.RemovalsRefused[GuardPushdown] != 4) {
+			t.Fatalf("mirror %v: removed %d, refused %v, %v", mirror, rep.UsersRemoved, rep.RemovalsRefused, err)
+		}
+	}
+}

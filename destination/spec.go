@@ -141,6 +141,10 @@ type Spec struct {
 	// export_value (or export_attribute) changed: remove_old (removed from everyone who still
 	// carries it, then forgotten) or keep_old (left on them, as append does).
 	OnLabelChange string `json:"on_label_change,omitempty" jsonschema:"enum=remove_old,enum=keep_old"`
+	// Mirror mode is on (write_mode overwrite-delete-stale): `brazesync sync` sets it. Under the
+	// CloudQuery CLI set it yourself with state.backend snowflake: the Snowflake source then reads
+	// every row instead of holding unchanged users back, who would otherwise look departed.
+	Mirror bool `json:"mirror,omitempty"`
 }
 
 // ParseSpec decodes a spec's JSON, refusing unknown fields, then applies defaults and validates.

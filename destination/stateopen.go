@@ -86,6 +86,7 @@ func (w *Writer) pushdownSettings() layout.Pushdown {
 	if w.spec.FullRefresh {
 		p.Disabled = "full refresh: every attribute is sent"
 	}
+	p.Mirror = w.spec.Mirror // mirror mode needs every key: pushdown would hide unchanged users (docs/mirror.md)
 	return p
 }
 

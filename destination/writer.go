@@ -56,8 +56,9 @@ type Writer struct {
 	mirror mirrorRun // DeleteStale messages, removed at Close (mirror.go)
 
 	// started is the sync's start: the time of event rows that have none, and what the event
-	// window is measured from (events.go).
+	// window is measured from; ledgers the event identities of each namespace (events.go).
 	started time.Time
+	ledgers map[string]*eventLedger
 
 	tables map[string]*tableState
 	open   map[string]*batch // the open request of each table: the merge window
@@ -87,7 +88,7 @@ type tableState struct {
 	enc     *schema.Encoder
 	keyKind string // external_id, email, ...: part of the in-flight identity of a user
 	rows    int64
-	diff    *tableDiff // nil when the run keeps no state
+	diff    *tableDiff  // nil when the run keeps no state
 	ev      *eventTable // events or purchases (events.go): mapping, enc and diff are then unused
 }
 
@@ -534,6 +535,7 @@ func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 	w.mirrorPhase(ctx) // every attribute request answered: the removals of tables that ended (mirror.go)
 	w.cancel()
 	fileErrs := []error{w.dead.close()}
+	fileErrs = append(fileErrs, w.settleHeld(fileErrs[0] == nil)) // events.go: after their lines are in the file
 	if w.dry != nil {
 		fileErrs = append(fileErrs, w.dry.close())
 	}
@@ -543,7 +545,7 @@ func (w *Writer) Close(ctx context.Context) (*report.Report, error) {
 	}
 	fileErrs = append(fileErrs, w.closeState())
 	rep := w.Progress()
-	if rep.Rejected() > 0 {
+	if rep.Rejected() > 0 || rep.RemovalsRejectedTotal() > 0 {
 		rep.DeadLetterFile = w.spec.DeadLetterFile
 	}
 	if w.dry != nil {

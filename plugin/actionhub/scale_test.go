@@ -23,7 +23,7 @@ func TestLookOf250kRowsIsDeliveredWhole(t *testing.T) {
 	e := setup(t, envOptions{rows: rows, seed: true})
 	f, _, err := e.client.Form(t.Context(), e.def, e.data(), nil)
 	require.NoError(t, err)
-	require.Len(t, f.Fields, 2)
+	require.Len(t, f.Fields, 3) // the stock two and the mirror-mode option
 
 	start := time.Now()
 	res := e.send(lookeremu.LookScenario, form(f.Fields[0].Default, "Q3_WINBACK"))

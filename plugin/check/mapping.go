@@ -19,6 +19,9 @@ func checkTable(r *Result, prefix string, t *table, plugin string, ds *destinati
 	if plugin == "looker" {
 		checkPivots(r, prefix, t)
 	}
+	if checkEventTable(r, prefix, t, ds) { // events and purchases (events.go)
+		return
+	}
 	m, err := schema.NewMapping(t.schema, ds.Config)
 	keyLine, attrLine, namesLine := prefix+": key column", prefix+": attributes", prefix+": attribute names"
 	if err != nil && isKeyError(err) {

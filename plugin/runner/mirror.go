@@ -95,6 +95,20 @@ func (s *Spec) allowMassRemoval() {
 	}
 }
 
+// markMirrors tells each destination in overwrite-delete-stale mode that it mirrors (its spec's
+// mirror field): with the warehouse state, the Snowflake source must then read every row.
+func (s *Spec) markMirrors() {
+	for _, d := range s.Destinations {
+		if d.WriteMode != WriteModeOverwriteDeleteStale {
+			continue
+		}
+		if d.Spec == nil {
+			d.Spec = map[string]any{}
+		}
+		d.Spec["mirror"] = true
+	}
+}
+
 // sourceErrors watches a source's log for error lines, by the table they name. It is the logger
 // managedplugin relays the source's JSON log through: each line is passed on to the run's log as
 // it was, and counted when its level is error or worse.

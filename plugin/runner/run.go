@@ -68,6 +68,7 @@ func Run(ctx context.Context, opts Options) (*RunReport, error) {
 	if opts.AllowMassRemoval {
 		spec.allowMassRemoval()
 	}
+	spec.markMirrors()
 	r := &run{opts: opts, spec: spec, id: runID, log: opts.Log.With().Str("run_id", runID).Logger(), rr: rr}
 	err = r.execute(ctx)
 	return rr.finish(opts, err), err

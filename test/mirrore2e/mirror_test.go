@@ -46,6 +46,7 @@ func TestMirrorDeparturesAndArrivals(t *testing.T) {
 				t.Fatalf("second run: removed %d (want %d), sent %d (want %d), %d objects reached Braze (want %d)",
 					rep.UsersRemoved, departed, rep.UsersSent, arrivals, sent, departed+arrivals)
 			}
+			t.Logf("second run: %d removed, %d sent, %d requests, %.2fs", rep.UsersRemoved, rep.UsersSent, rep.Requests, rep.DurationSeconds)
 			checkProfiles(t, emu, before, n, arrivals, onLeave)
 		})
 	}

@@ -85,13 +85,14 @@ func TestAppliedFaults(t *testing.T) {
 			t.Errorf("%d events recorded, want 2 (the 503 was applied)", n)
 		}
 	})
-	t.Run("hang_after", func(t *testing.T) {
+	t.Run("hang_after: the client gives up", func(t *testing.T) {
 		emu := startEmu(t, Options{})
-		emu.SetFaults(Fault{Kind: FaultHangAfter, Delay: 50 * time.Millisecond})
+		emu.SetFaults(Fault{Kind: FaultHangAfter})
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest(http.MethodPost, emu.URL()+pathTrack, bytes.NewReader(b))
 		req.Header.Set("Authorization", "Bearer "+testKey)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		client := &http.Client{Timeout: 100 * time.Millisecond}
+		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			t.Fatalf("got an answer %d", resp.StatusCode)
 		}
@@ -100,6 +101,16 @@ func TestAppliedFaults(t *testing.T) {
 		}
 		if f := emu.Faults()[0]; f.Fired != 1 {
 			t.Errorf("fired %d", f.Fired)
+		}
+	})
+	t.Run("hang_after: a late answer", func(t *testing.T) {
+		emu := startEmu(t, Options{})
+		emu.SetFaults(Fault{Kind: FaultHangAfter, Delay: 30 * time.Millisecond})
+		if res := track(t, emu, body); res.Status != http.StatusCreated {
+			t.Fatalf("status %d", res.Status)
+		}
+		if n := len(emu.Events()); n != 1 {
+			t.Errorf("%d events recorded, want 1", n)
 		}
 	})
 	t.Run("JSON", func(t *testing.T) {

@@ -12,14 +12,15 @@ const (
 	// FaultStatusAfter applies the request, then answers Status (default 500) with {"message"}
 	// instead of its real answer: a 5xx for writes that happened.
 	FaultStatusAfter FaultKind = "status_after"
-	// FaultHangAfter applies the request, then sends nothing for Delay (0: until the client gives
-	// up) and closes the connection with a reset: a timeout for writes that happened.
+	// FaultHangAfter applies the request, then holds its answer for Delay before sending it (0:
+	// until the client gives up, then a reset): a client whose timeout is shorter sees a timeout
+	// for writes that happened; a longer one, a late answer.
 	FaultHangAfter FaultKind = "hang_after"
 )
 
 // serveAppliedFault breaks the answer of an applied request for the faults above; it reports
 // whether it answered.
-func (e *Emulator) serveAppliedFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
+func (e *Emulator) serveAppliedFault(w http.ResponseWriter, r *http.Request, f *Fault, code int, resp any) bool {
 	switch f.Kind {
 	case FaultStatusAfter:
 		e.stats.update(func(s *Stats) { s.FaultsInjected++ })
@@ -34,7 +35,7 @@ func (e *Emulator) serveAppliedFault(w http.ResponseWriter, r *http.Request, f *
 		e.reply(w, code, message(msg))
 		return true
 	case FaultHangAfter:
-		e.stats.update(func(s *Stats) { s.FaultsInjected++; s.Status[0]++ })
+		e.stats.update(func(s *Stats) { s.FaultsInjected++ })
 		var after <-chan time.Time
 		if f.Delay > 0 {
 			t := time.NewTimer(f.Delay)
@@ -43,9 +44,11 @@ func (e *Emulator) serveAppliedFault(w http.ResponseWriter, r *http.Request, f *
 		}
 		select {
 		case <-r.Context().Done():
+			e.stats.update(func(s *Stats) { s.Status[0]++ })
+			abortConnection(w)
 		case <-after:
+			e.reply(w, code, resp)
 		}
-		abortConnection(w)
 		return true
 	}
 	return false

@@ -106,7 +106,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code, resp := ep.handle(e, body, fault)
-	if fault != nil && e.serveAppliedFault(w, r, fault) {
+	if fault != nil && e.serveAppliedFault(w, r, fault, code, resp) {
 		return
 	}
 	if fault != nil && (fault.Kind == FaultResetAfter || fault.Kind == FaultTruncate) {
