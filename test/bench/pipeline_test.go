@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
+	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/test/procstat"
 	"github.com/brazesync/brazesync/test/testbin"
 )
