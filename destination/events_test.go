@@ -2,6 +2,9 @@ package destination
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,4 +231,50 @@ func TestEventsNeedTheState(t *testing.T) {
 	assert.True(t, IsConfigError(werr))
 	assert.Contains(t, werr.Error(), "diff is false")
 	assert.Empty(t, emu.Events())
+}
+
+// TestEventsDryRun: a dry run writes the events request it would send and records nothing: the
+// real run after it sends every row.
+func TestEventsDryRun(t *testing.T) {
+	emu := startEmu(t, brazeemu.Options{})
+	real := testSpec(t, emu.URL(), nil)
+	rec := activityRecord(20, 5, time.Now())
+	defer rec.Release()
+	// A real run first, so the dry run reads an existing state folder; then new rows.
+	_, _, cerr := run(t, real, zerolog.Nop(), []arrow.Record{rec})
+	require.NoError(t, cerr)
+	more := activityRecord(30, 5, time.Now().Add(time.Second)) // 30 new times: 30 new identities
+	defer more.Release()
+	dry := testSpec(t, emu.URL(), map[string]any{"dry_run": true, "state_dir": real.StateDir,
+		"dry_run_file": filepath.Join(t.TempDir(), "plan.jsonl")})
+	w, _, cerr := run(t, dry, zerolog.Nop(), []arrow.Record{more})
+	require.NoError(t, cerr)
+	plan, err := os.ReadFile(dry.DryRunFile)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(plan), `{"events":[{"external_id":`), "%.80s", plan)
+	assert.EqualValues(t, 30, w.Progress().RowsSkipped["dry_run"])
+	assert.Len(t, emu.Events(), 20)
+
+	w2, _, cerr := run(t, real, zerolog.Nop(), []arrow.Record{more})
+	require.NoError(t, cerr)
+	assert.EqualValues(t, 30, w2.Progress().EventsSent, "the dry run recorded nothing")
+}
+
+// TestEventTableIgnoresDeleteStale: CloudQuery's end-of-table message is about labels, which an
+// event table does not set.
+func TestEventTableIgnoresDeleteStale(t *testing.T) {
+	emu := startEmu(t, brazeemu.Options{})
+	spec := testSpec(t, emu.URL(), nil)
+	rec := activityRecord(5, 5, time.Now())
+	defer rec.Release()
+	ctx := t.Context()
+	w, err := NewWriter(ctx, spec, zerolog.Nop(), WithRetryPolicy(fastRetry))
+	require.NoError(t, err)
+	require.NoError(t, w.Write(ctx, rec))
+	w.DeleteStale("activity")
+	rep, err := w.Close(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 5, rep.EventsSent)
+	assert.Zero(t, rep.UsersRemoved)
+	assert.Empty(t, rep.Notes)
 }

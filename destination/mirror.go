@@ -108,6 +108,9 @@ func (w *Writer) RefuseRemovals(table, why string) {
 }
 
 func (w *Writer) noteStale(table, refused string) {
+	if t := w.tables[table]; t != nil && t.ev != nil {
+		return // an events or purchases table sets no label: there is nothing to remove (events.go)
+	}
 	for i, st := range w.mirror.stale {
 		if st.table == table { // several sources may feed one table: refused if any refused
 			if w.mirror.stale[i].refused == "" {

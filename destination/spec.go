@@ -44,8 +44,8 @@ const (
 	RegimeCurrent = "current"
 	// RegimeMAU: 50 updates in total per request ("Monthly Active Users CY 24-25" contracts).
 	RegimeMAU = "mau"
-	// RegimeLegacy: 75 attributes + 75 events + 75 purchases per request. brazesync sends only
-	// attributes, so this allows 75 objects, like current.
+	// RegimeLegacy: 75 attributes + 75 events + 75 purchases per request. A brazesync request holds
+	// one table's objects, so one of the three arrays: this allows 75 objects, like current.
 	RegimeLegacy = "legacy"
 )
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -79,7 +80,12 @@ func TestPluginsGetNoSecrets(t *testing.T) {
 		env[k] = v
 	}
 	s := startSync(t, pacedSpec(data), env)
-	s.waitFor("both plugins", func() bool { return len(s.children()) == 2 })
+	// A child seen between fork and exec still has the runner's name and environment: wait until
+	// both have become the plugins.
+	s.waitFor("both plugins", func() bool {
+		kids := s.children()
+		return len(kids) == 2 && !slices.Contains([]string{procName(kids[0]), procName(kids[1])}, "brazesync")
+	})
 	environs := map[string][]byte{}
 	for _, pid := range s.children() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))

@@ -35,6 +35,7 @@ func TestOnceThroughTheBinaries(t *testing.T) {
 			rep.EventsSent, rep.PurchasesSent, rep.Rejected(), rep.UsersSent, rep.Summary())
 	}
 	checkLandedExactly(t, emu, events, purchases)
+	t.Logf("first run:\n%s", rep.Summary())
 
 	requests := emu.Stats().Requests
 	res2 := sync(t, emu, specFor(data, stateDir, "rate_limit: -1"), 0)
