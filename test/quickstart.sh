@@ -13,7 +13,7 @@ rm -rf "$state_dir"
 log="$(mktemp)"
 bin/brazesync emulator braze --listen 127.0.0.1:0 --api-key "$BRAZE_API_KEY" >"$log" 2>&1 &
 emu=$!
-trap 'kill "$emu" 2>/dev/null || true; rm -f "$log"; rm -rf "$state_dir"' EXIT
+trap 'kill "$emu" 2>/dev/null || true; rm -f "$log"; rm -rf "$state_dir"; rmdir .brazesync 2>/dev/null || true' EXIT
 
 for _ in $(seq 100); do
   grep -q 'listening on' "$log" && break
