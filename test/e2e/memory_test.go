@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -10,9 +9,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/test/emutest"
@@ -71,32 +67,11 @@ func writeNarrowParquet(t *testing.T, path string, rows int) {
 		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
 	}, nil)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(65536)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	for start := 0; start < rows; start += 65536 {
-		for i := start; i < min(rows, start+65536); i++ {
-			b.Field(0).(*array.StringBuilder).Append("m-" + strconv.Itoa(i))
-			b.Field(1).(*array.Int64Builder).Append(int64(i % 1000))
-			b.Field(2).(*array.StringBuilder).Append("segment-" + strconv.Itoa(i%7))
-		}
-		rec := b.NewRecord()
-		err := w.Write(rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testbin.WriteParquet(t, path, sc, rows, func(b *array.RecordBuilder, i int) {
+		b.Field(0).(*array.StringBuilder).Append("m-" + strconv.Itoa(i))
+		b.Field(1).(*array.Int64Builder).Append(int64(i % 1000))
+		b.Field(2).(*array.StringBuilder).Append("segment-" + strconv.Itoa(i%7))
+	})
 }
 
 // rssSampler records resident memory of processes by name, in order.

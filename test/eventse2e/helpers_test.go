@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -156,11 +155,7 @@ func (r *running) killAll() {
 	if r.cmd.Process == nil {
 		return
 	}
-	pids := descendants(r.cmd.Process.Pid)
-	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-	for _, p := range pids {
-		_ = syscall.Kill(p, syscall.SIGKILL)
-	}
+	testbin.KillTree(r.cmd.Process.Pid)
 }
 
 // wait waits for the killed run to be gone.
@@ -172,40 +167,6 @@ func (r *running) wait(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the killed run did not end")
 	}
-}
-
-// descendants lists the processes below pid, from /proc.
-func descendants(pid int) []int {
-	parent := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])) // comm may hold spaces
-		if len(f) > 1 {
-			if pp, err := strconv.Atoi(f[1]); err == nil {
-				parent[p] = pp
-			}
-		}
-	}
-	var out []int
-	var walk func(int)
-	walk = func(p int) {
-		for c, pp := range parent {
-			if pp == p {
-				out = append(out, c)
-				walk(c)
-			}
-		}
-	}
-	walk(pid)
-	return out
 }
 
 func must(t *testing.T, err error) {

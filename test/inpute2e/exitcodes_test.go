@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,9 +14,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/emulator/lookeremu"
@@ -238,56 +234,15 @@ func writeUsersParquet(t *testing.T, path string, rows int) {
 		{Name: keyCol, Type: arrow.BinaryTypes.String},
 		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
 	}, nil)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(65536)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer b.Release()
-	for i := 0; i < rows; i++ {
+	testbin.WriteParquet(t, path, sc, rows, func(b *array.RecordBuilder, i int) {
 		b.Field(0).(*array.StringBuilder).Append("big-" + strconv.Itoa(i))
 		b.Field(1).(*array.Int64Builder).Append(int64(i % 1000))
-	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-var (
-	hookedOnce sync.Once
-	hookedDir  string
-	hookedErr  error
-)
-
-// hookedFileSourceDir builds a file-source with the test hooks (a panic after N rows): release
-// builds do not have them.
-func hookedFileSourceDir(t *testing.T) string {
-	t.Helper()
-	hookedOnce.Do(func() {
-		hookedDir, hookedErr = os.MkdirTemp("", "inpute2e-hooked-")
-		if hookedErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-tags", testbin.TestHooksTag, "-o", hookedDir+string(os.PathSeparator), "./plugin/cmd/file-source")
-		cmd.Dir = testbin.Root()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			hookedErr = fmt.Errorf("%w\n%s", err, out)
-		}
 	})
-	if hookedErr != nil {
-		t.Fatalf("building the hooked file-source: %v", hookedErr)
-	}
-	return hookedDir
 }
+
+// hookedFileSourceDir is the folder of a file-source built with the test hooks (a panic after N
+// rows): release builds do not have them.
+func hookedFileSourceDir(t *testing.T) string { return filepath.Dir(testbin.Hooked(t, "file-source")) }
 
 // killChild kills the plugin process called name, a child of the sync, once rows flow.
 func killChild(name string) func(t *testing.T, b *brazeemu.Emulator, pid int) {

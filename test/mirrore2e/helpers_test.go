@@ -12,9 +12,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/test/emutest"
@@ -58,32 +55,11 @@ func writeUsers(t *testing.T, dir, name string, us []user) string {
 		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
 	}, nil)
 	path := filepath.Join(dir, name)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(16384)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer rb.Release()
-	for start := 0; start < len(us); start += 16384 {
-		for _, u := range us[start:min(len(us), start+16384)] {
-			rb.Field(0).(*array.StringBuilder).Append(u.id)
-			rb.Field(1).(*array.Int64Builder).Append(u.score)
-			rb.Field(2).(*array.StringBuilder).Append(u.segment)
-		}
-		rec := rb.NewRecord()
-		err := w.Write(rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testbin.WriteParquet(t, path, sc, len(us), func(b *array.RecordBuilder, i int) {
+		b.Field(0).(*array.StringBuilder).Append(us[i].id)
+		b.Field(1).(*array.Int64Builder).Append(us[i].score)
+		b.Field(2).(*array.StringBuilder).Append(us[i].segment)
+	})
 	return path
 }
 

@@ -17,9 +17,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/brazesync/brazesync/destination/state"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
@@ -52,7 +49,7 @@ func population(n int, change func(i int) bool) []user {
 	return us
 }
 
-// writeUsers writes users as a Parquet file and returns its path.
+// writeUsers writes users as a Parquet file in dir and returns its path.
 func writeUsers(t *testing.T, dir, name string, us []user) string {
 	t.Helper()
 	sc := arrow.NewSchema([]arrow.Field{
@@ -61,32 +58,11 @@ func writeUsers(t *testing.T, dir, name string, us []user) string {
 		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
 	}, nil)
 	path := filepath.Join(dir, name)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(16384)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer rb.Release()
-	for start := 0; start < len(us); start += 16384 {
-		for _, u := range us[start:min(len(us), start+16384)] {
-			rb.Field(0).(*array.StringBuilder).Append(u.id)
-			rb.Field(1).(*array.Int64Builder).Append(u.score)
-			rb.Field(2).(*array.StringBuilder).Append(u.segment)
-		}
-		rec := rb.NewRecord()
-		err := w.Write(rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testbin.WriteParquet(t, path, sc, len(us), func(b *array.RecordBuilder, i int) {
+		b.Field(0).(*array.StringBuilder).Append(us[i].id)
+		b.Field(1).(*array.Int64Builder).Append(us[i].score)
+		b.Field(2).(*array.StringBuilder).Append(us[i].segment)
+	})
 	return path
 }
 
@@ -167,44 +143,7 @@ func (s *started) killAll() {
 	if s.cmd.Process == nil {
 		return
 	}
-	pids := descendants(s.cmd.Process.Pid)
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	for _, p := range pids {
-		_ = syscall.Kill(p, syscall.SIGKILL)
-	}
-}
-
-// descendants lists the processes below pid, from /proc.
-func descendants(pid int) []int {
-	parent := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 1 {
-			if pp, err := strconv.Atoi(f[1]); err == nil {
-				parent[p] = pp
-			}
-		}
-	}
-	var out []int
-	for p := range parent {
-		for q := parent[p]; q > 1; q = parent[q] {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-		}
-	}
-	return out
+	testbin.KillTree(s.cmd.Process.Pid)
 }
 
 // quiesce waits until the emulator has finished the requests it was given (a killed client's

@@ -67,31 +67,47 @@ func locate() (string, error) {
 }
 
 // TestHooksTag builds the failure-mode hooks (BRAZESYNC_TEST_PANIC_AFTER_ROWS, ..._HANG_...) into
-// braze-destination; release binaries never have them.
+// the plugins; release binaries never have them.
 const TestHooksTag = "brazesync_testhooks"
 
 var (
-	hookedOnce sync.Once
-	hookedDir  string
-	hookedErr  error
+	hookedMu  sync.Mutex
+	hookedDir string
+	hooked    = map[string]error{} // binaries built with TestHooksTag so far, with their build error
 )
 
-// HookedDestination returns a braze-destination built with TestHooksTag, once per test process.
-func HookedDestination(tb testing.TB) string {
+// Hooked returns the path of plugin binary name (e.g. "braze-destination", "file-source") built
+// with TestHooksTag, once per test process.
+func Hooked(tb testing.TB, name string) string {
 	tb.Helper()
-	hookedOnce.Do(func() {
-		hookedDir, hookedErr = os.MkdirTemp("", "brazesync-hooked-")
-		if hookedErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-tags", TestHooksTag, "-o", hookedDir+string(os.PathSeparator), "./plugin/cmd/braze-destination")
-		cmd.Dir = Root()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			hookedErr = fmt.Errorf("go build -tags %s: %w\n%s", TestHooksTag, err, out)
-		}
-	})
-	if hookedErr != nil {
-		tb.Fatalf("building the hooked destination: %v", hookedErr)
+	hookedMu.Lock()
+	defer hookedMu.Unlock()
+	err, built := hooked[name]
+	if !built {
+		err = buildHooked(name)
+		hooked[name] = err
 	}
-	return filepath.Join(hookedDir, "braze-destination")
+	if err != nil {
+		tb.Fatalf("building %s with -tags %s: %v", name, TestHooksTag, err)
+	}
+	return filepath.Join(hookedDir, name)
+}
+
+// HookedDestination is Hooked(tb, "braze-destination").
+func HookedDestination(tb testing.TB) string { return Hooked(tb, "braze-destination") }
+
+func buildHooked(name string) error {
+	if hookedDir == "" {
+		d, err := os.MkdirTemp("", "brazesync-hooked-")
+		if err != nil {
+			return err
+		}
+		hookedDir = d
+	}
+	cmd := exec.Command("go", "build", "-tags", TestHooksTag, "-o", hookedDir+string(os.PathSeparator), "./plugin/cmd/"+name)
+	cmd.Dir = Root()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w\n%s", err, out)
+	}
+	return nil
 }
