@@ -29,7 +29,7 @@ func benchParquet(b *testing.B, rows int) string {
 		return path
 	}
 	tmp := path + ".tmp"
-	if err := writeParquet(tmp, rows); err != nil {
+	if err := writeParquet(tmp, rows, keySpace, false); err != nil {
 		b.Fatalf("generating %d rows: %v", rows, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -38,7 +38,9 @@ func benchParquet(b *testing.B, rows int) string {
 	return path
 }
 
-func writeParquet(path string, rows int) error {
+// writeParquet writes rows users of keys distinct keys (row i is user i%keys); changed bumps the
+// score of every 100th user, the state benchmark's "1% changed" file.
+func writeParquet(path string, rows, keys int, changed bool) error {
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "external_id", Type: arrow.BinaryTypes.String},
 		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
@@ -60,8 +62,12 @@ func writeParquet(path string, rows int) error {
 	defer rb.Release()
 	for start := 0; start < rows; start += chunk {
 		for i := start; i < min(rows, start+chunk); i++ {
-			rb.Field(0).(*array.StringBuilder).Append("u-" + strconv.Itoa(i%keySpace))
-			rb.Field(1).(*array.Int64Builder).Append(int64(i % 1000))
+			score := int64(i % 1000)
+			if changed && i%100 == 0 {
+				score += 5000
+			}
+			rb.Field(0).(*array.StringBuilder).Append("u-" + strconv.Itoa(i%keys))
+			rb.Field(1).(*array.Int64Builder).Append(score)
 			rb.Field(2).(*array.StringBuilder).Append("segment-" + strconv.Itoa(i%7))
 			rb.Field(3).(*array.BooleanBuilder).Append(i%3 == 0)
 			rb.Field(4).(*array.Float64Builder).Append(float64(i%10000) / 4)

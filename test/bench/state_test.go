@@ -9,16 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/brazesync/brazesync/test/testbin"
 )
@@ -222,53 +215,11 @@ func stateParquet(b *testing.B, rows int, changed bool) string {
 		b.Fatal(err)
 	}
 	tmp := path + ".tmp"
-	if err := writeStateParquet(tmp, rows, changed); err != nil {
+	if err := writeParquet(tmp, rows, rows, changed); err != nil {
 		b.Fatalf("generating %d users: %v", rows, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		b.Fatal(err)
 	}
 	return path
-}
-
-func writeStateParquet(path string, rows int, changed bool) error {
-	sc := arrow.NewSchema([]arrow.Field{
-		{Name: "external_id", Type: arrow.BinaryTypes.String},
-		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
-		{Name: "braze[vip]", Type: arrow.FixedWidthTypes.Boolean},
-		{Name: "braze[ltv]", Type: arrow.PrimitiveTypes.Float64},
-	}, nil)
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	const chunk = 65536
-	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(chunk)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		return err
-	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-	defer rb.Release()
-	for start := 0; start < rows; start += chunk {
-		for i := start; i < min(rows, start+chunk); i++ {
-			score := int64(i % 1000)
-			if changed && i%100 == 0 {
-				score += 5000
-			}
-			rb.Field(0).(*array.StringBuilder).Append("u-" + strconv.Itoa(i))
-			rb.Field(1).(*array.Int64Builder).Append(score)
-			rb.Field(2).(*array.StringBuilder).Append("segment-" + strconv.Itoa(i%7))
-			rb.Field(3).(*array.BooleanBuilder).Append(i%3 == 0)
-			rb.Field(4).(*array.Float64Builder).Append(float64(i%10000) / 4)
-		}
-		rec := rb.NewRecord()
-		err := w.Write(rec)
-		rec.Release()
-		if err != nil {
-			return err
-		}
-	}
-	return w.Close()
 }

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/procstat"
@@ -62,15 +59,8 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 // writeNarrowParquet writes rows users with a key and two attributes, in chunks.
 func writeNarrowParquet(t *testing.T, path string, rows int) {
 	t.Helper()
-	sc := arrow.NewSchema([]arrow.Field{
-		{Name: "external_id", Type: arrow.BinaryTypes.String},
-		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
-	}, nil)
-	testbin.WriteParquet(t, path, sc, rows, func(b *array.RecordBuilder, i int) {
-		b.Field(0).(*array.StringBuilder).Append("m-" + strconv.Itoa(i))
-		b.Field(1).(*array.Int64Builder).Append(int64(i % 1000))
-		b.Field(2).(*array.StringBuilder).Append("segment-" + strconv.Itoa(i%7))
+	testbin.WriteUsers(t, path, rows, func(i int) (string, int64, string) {
+		return "m-" + strconv.Itoa(i), int64(i % 1000), "segment-" + strconv.Itoa(i%7)
 	})
 }
 

@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-
 	"github.com/brazesync/brazesync/destination/state"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/runner"
@@ -52,17 +49,8 @@ func population(n int, change func(i int) bool) []user {
 // writeUsers writes users as a Parquet file in dir and returns its path.
 func writeUsers(t *testing.T, dir, name string, us []user) string {
 	t.Helper()
-	sc := arrow.NewSchema([]arrow.Field{
-		{Name: "external_id", Type: arrow.BinaryTypes.String},
-		{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
-	}, nil)
 	path := filepath.Join(dir, name)
-	testbin.WriteParquet(t, path, sc, len(us), func(b *array.RecordBuilder, i int) {
-		b.Field(0).(*array.StringBuilder).Append(us[i].id)
-		b.Field(1).(*array.Int64Builder).Append(us[i].score)
-		b.Field(2).(*array.StringBuilder).Append(us[i].segment)
-	})
+	testbin.WriteUsers(t, path, len(us), func(i int) (string, int64, string) { return us[i].id, us[i].score, us[i].segment })
 	return path
 }
 

@@ -43,3 +43,21 @@ func WriteParquet(tb testing.TB, path string, sc *arrow.Schema, rows int, fill f
 		tb.Fatal(err)
 	}
 }
+
+// UsersSchema is the narrow user file the end-to-end tests share: a key and two attributes.
+var UsersSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "external_id", Type: arrow.BinaryTypes.String},
+	{Name: "braze[score]", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "braze[segment]", Type: arrow.BinaryTypes.String},
+}, nil)
+
+// WriteUsers writes rows users of UsersSchema to path; user(i) is row i's key, score and segment.
+func WriteUsers(tb testing.TB, path string, rows int, user func(i int) (id string, score int64, segment string)) {
+	tb.Helper()
+	WriteParquet(tb, path, UsersSchema, rows, func(b *array.RecordBuilder, i int) {
+		id, score, segment := user(i)
+		b.Field(0).(*array.StringBuilder).Append(id)
+		b.Field(1).(*array.Int64Builder).Append(score)
+		b.Field(2).(*array.StringBuilder).Append(segment)
+	})
+}

@@ -2,6 +2,7 @@ package brazeemu
 
 import (
 	"net/http"
+	"time"
 )
 
 // Input array names as they appear in errors[].input_array (docs/braze-api.md §3.2).
@@ -188,6 +189,20 @@ type applyResult struct {
 	dataPoints, skipped, created, rejected int64
 }
 
+// resolve finds (or creates) the profile an object names, counting created profiles and objects
+// skipped because their user may not be created (_update_existing_only); s.mu is held.
+func (res *applyResult) resolve(s *store, id ident, now time.Time) (uint32, bool) {
+	i, created := s.resolveLocked(id, now)
+	if i == noEntry {
+		res.skipped++
+		return 0, false
+	}
+	if created {
+		res.created++
+	}
+	return i, true
+}
+
 // apply writes a validated batch: attributes first, then events, then purchases, the
 // order Braze documents (§1.1).
 func (e *Emulator) apply(b *trackBatch) applyResult {
@@ -198,26 +213,18 @@ func (e *Emulator) apply(b *trackBatch) applyResult {
 	defer s.mu.Unlock()
 	for i := range b.attrs {
 		op := &b.attrs[i]
-		i, created := s.resolveLocked(op.id, now)
-		if i == noEntry {
-			res.skipped++
+		i, ok := res.resolve(s, op.id, now)
+		if !ok {
 			continue
-		}
-		if created {
-			res.created++
 		}
 		e.applyAttributes(s, i, op, b.dropNested, &res)
 		s.touchLocked(s.at(i))
 	}
 	for i := range b.events {
 		op := &b.events[i]
-		i, created := s.resolveLocked(op.id, now)
-		if i == noEntry {
-			res.skipped++
+		i, ok := res.resolve(s, op.id, now)
+		if !ok {
 			continue
-		}
-		if created {
-			res.created++
 		}
 		ev := op.ev
 		if ev.Time.After(now) {
@@ -230,13 +237,9 @@ func (e *Emulator) apply(b *trackBatch) applyResult {
 	}
 	for i := range b.purchases {
 		op := &b.purchases[i]
-		i, created := s.resolveLocked(op.id, now)
-		if i == noEntry {
-			res.skipped++
+		i, ok := res.resolve(s, op.id, now)
+		if !ok {
 			continue
-		}
-		if created {
-			res.created++
 		}
 		pu := op.p
 		if pu.Time.After(now) {
