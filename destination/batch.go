@@ -43,6 +43,7 @@ type entry struct {
 	points    int64   // attribute writes it carries (estimated data points)
 	upd       [2]int  // the hashes it carries, in batch.upd, committed once Braze accepts it
 	flag      bool    // it carries the export flag
+	absent    bool    // its user has no record in the state (rowUpdate.absent)
 	committed bool    // Braze accepted it and the state recorded it (batch.committedAt)
 }
 
@@ -64,7 +65,8 @@ type batch struct {
 	table string
 	diff  *tableDiff // the table's state, nil when state is off
 	arena []byte
-	upd   []state.Attr // the entries' hashes (entry.upd)
+	upd   []state.Attr   // the entries' hashes (entry.upd)
+	ups   []state.Update // scratch for commitAccepted
 	// committedAt is a store version at or after the commit of the entries marked committed.
 	committedAt uint64
 	entries     []entry
@@ -125,10 +127,11 @@ func (b *batch) holds(key userKey) bool { _, ok := b.index[key.hash]; return ok 
 // add appends a new object for key built from row (and the rows in more, merged into it earlier),
 // carrying the hashes in attrs. The batch must not hold an object with key's hash (find).
 func (b *batch) add(key userKey, obj []byte, row int64, more []int64, points int64, attrs []state.Attr, flag bool) {
-	b.addEntry(key.hash, key.text, obj, row, more, points, attrs, flag)
+	b.addEntry(entry{hash: key.hash, row: row, more: more, points: points, flag: flag}, key.text, obj, attrs)
 }
 
-func (b *batch) addEntry(hash uint64, key, obj []byte, row int64, more []int64, points int64, attrs []state.Attr, flag bool) {
+// addEntry appends e, with its key, object and hashes copied into the batch.
+func (b *batch) addEntry(e entry, key, obj []byte, attrs []state.Attr) {
 	b.size = b.sizeWith(obj)
 	k := len(b.arena)
 	b.arena = append(b.arena, key...)
@@ -136,9 +139,9 @@ func (b *batch) addEntry(hash uint64, key, obj []byte, row int64, more []int64, 
 	b.arena = append(b.arena, obj...)
 	u := len(b.upd)
 	b.upd = append(b.upd, attrs...)
-	b.index[hash] = len(b.entries)
-	b.entries = append(b.entries, entry{hash: hash, key: [2]int{k, start}, span: [2]int{start, len(b.arena)},
-		row: row, more: more, points: points, upd: [2]int{u, len(b.upd)}, flag: flag})
+	b.index[e.hash] = len(b.entries)
+	e.key, e.span, e.upd = [2]int{k, start}, [2]int{start, len(b.arena)}, [2]int{u, len(b.upd)}
+	b.entries = append(b.entries, e)
 }
 
 // replace swaps object i for obj (a merge), adding row to its rows and its hashes to the object's
@@ -216,7 +219,7 @@ func (b *batch) split(busy func(hash uint64) bool) *batch {
 			keep = append(keep, e)
 			continue
 		}
-		rest.addEntry(e.hash, b.keyText(i), b.object(i), e.row, e.more, e.points, b.attrs(i), e.flag)
+		rest.addEntry(e, b.keyText(i), b.object(i), b.attrs(i))
 	}
 	b.entries = keep
 	clear(b.index)

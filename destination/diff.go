@@ -43,6 +43,10 @@ type tableDiff struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingUser // by userKey.text
+	// settled lists the users whose objects were all answered, some committed, in answer order:
+	// renew drops those its new view sees from the front, instead of sweeping every entry.
+	settled []settledUser
+	free    []*pendingUser // entries dropped from pending, for reuse
 
 	mirror mirrorStart // the namespace when the run opened it (mirror_plan.go)
 }
@@ -50,10 +54,17 @@ type tableDiff struct {
 // pendingUser is what the run has placed for one user and the current view may not show: objects
 // not yet answered, and accepted ones committed after the view was opened.
 type pendingUser struct {
+	key       string       // its key in tableDiff.pending
 	objects   int          // objects placed and not yet answered (merged rows share one)
 	attrs     []state.Attr // the latest hash placed per attribute
 	flag      bool         // an object with the export flag is among them
 	committed uint64       // a store version at or after the last commit of its objects; 0: none
+}
+
+// settledUser is one entry of tableDiff.settled: the user's entry, and the version it settled at.
+type settledUser struct {
+	p         *pendingUser
+	committed uint64
 }
 
 // rowUpdate is what one placed row will commit once Braze accepts its object.
@@ -61,6 +72,8 @@ type rowUpdate struct {
 	d     *tableDiff
 	attrs []state.Attr // names and hashes of the attributes the object carries
 	flag  bool         // the object carries the export flag
+	// absent: the user has no record, and the run has committed none for it (see state.Update.New).
+	absent bool
 }
 
 // openState opens the state folder, read-only for a dry run (which commits nothing); with diff off
@@ -159,6 +172,9 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	}
 	d.mu.Lock()
 	p := d.pending[string(key.text)]
+	// No record in the view and nothing of the run's pending: every commit of this user is
+	// visible to the view (renew keeps the others pending), so the user has no record at all.
+	absent := d.space != nil && !found && p == nil
 	w.upd = w.upd[:0]
 	out := append(append(append(w.diffed[:0], '{'), w.members[0].name...), ':')
 	out = append(out, w.members[0].value...)
@@ -188,7 +204,7 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	if len(w.upd) == 0 && !flag {
 		return nil, u, 0, false, nil
 	}
-	return out, rowUpdate{d: d, attrs: w.upd, flag: flag}, points + int64(len(w.upd)), true, nil
+	return out, rowUpdate{d: d, attrs: w.upd, flag: flag, absent: absent}, points + int64(len(w.upd)), true, nil
 }
 
 // lookup reads the user's record into d.rec through the current view, renewing it as needed.
@@ -217,13 +233,24 @@ func (d *tableDiff) renew() error {
 	}
 	d.view, d.rows = v, 0
 	d.mu.Lock()
-	for k, p := range d.pending {
-		if p.objects == 0 && p.committed <= v.Version() {
-			delete(d.pending, k)
+	n := 0
+	for ; n < len(d.settled) && d.settled[n].committed <= v.Version(); n++ {
+		// An entry placed again since it settled is still pending (its next answer settles it
+		// anew), and one dropped since has no commit: only settled entries the view sees go.
+		if p := d.settled[n].p; p.objects == 0 && p.committed != 0 && p.committed <= v.Version() {
+			d.drop(p)
 		}
 	}
+	d.settled = append(d.settled[:0], d.settled[n:]...)
 	d.mu.Unlock()
 	return nil
+}
+
+// drop removes a pending entry, keeping it for reuse. d.mu is held.
+func (d *tableDiff) drop(p *pendingUser) {
+	delete(d.pending, p.key)
+	*p = pendingUser{attrs: p.attrs[:0]}
+	d.free = append(d.free, p)
 }
 
 // close releases the view.
@@ -277,13 +304,22 @@ func (d *tableDiff) placed(key []byte, u rowUpdate, newObject bool) {
 	defer d.mu.Unlock()
 	p := d.pending[string(key)]
 	if p == nil {
-		p = &pendingUser{}
-		d.pending[string(key)] = p
+		if n := len(d.free); n > 0 {
+			p, d.free = d.free[n-1], d.free[:n-1]
+		} else {
+			p = &pendingUser{attrs: make([]state.Attr, 0, len(u.attrs))}
+		}
+		p.key = string(key)
+		d.pending[p.key] = p
 	}
 	if newObject {
 		p.objects++
 	}
 	p.flag = p.flag || u.flag
+	if len(p.attrs) == 0 {
+		p.attrs = append(p.attrs, u.attrs...) // a user's first object: nothing to replace
+		return
+	}
 	for _, a := range u.attrs {
 		p.attrs = setAttr(p.attrs, a)
 	}
@@ -328,8 +364,12 @@ func (w *Writer) answered(b *batch) {
 		if b.entries[i].committed {
 			p.committed = max(p.committed, b.committedAt)
 		}
-		if p.objects <= 0 && p.committed == 0 {
-			delete(d.pending, string(k))
+		switch {
+		case p.objects > 0:
+		case p.committed == 0:
+			d.drop(p)
+		default:
+			d.settled = append(d.settled, settledUser{p: p, committed: p.committed})
 		}
 	}
 }
@@ -342,7 +382,7 @@ func (w *Writer) commitAccepted(b *batch, failed []string) error {
 		return nil
 	}
 	now := w.clock().Unix()
-	ups := make([]state.Update, 0, len(b.entries))
+	ups := b.ups[:0]
 	for i := range b.entries {
 		if failed[i] != "" {
 			continue
@@ -353,7 +393,7 @@ func (w *Writer) commitAccepted(b *batch, failed []string) error {
 		for k := range attrs {
 			attrs[k].SentAt = now
 		}
-		u := state.Update{Key: b.userBytes(i), Attrs: attrs, SentAt: now}
+		u := state.Update{Key: b.userBytes(i), Attrs: attrs, SentAt: now, New: e.absent && !b.removal}
 		if e.flag {
 			u.Flag = state.FlagSet
 		}
@@ -362,6 +402,7 @@ func (w *Writer) commitAccepted(b *batch, failed []string) error {
 		}
 		ups = append(ups, u)
 	}
+	b.ups = ups
 	if err := b.diff.space.Commit(context.Background(), ups); err != nil {
 		for i := range b.entries {
 			b.entries[i].committed = false

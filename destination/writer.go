@@ -367,6 +367,7 @@ func (w *Writer) place(ctx context.Context, table string, key userKey, obj []byt
 		b = w.batchFor(table)
 	}
 	b.add(key, obj, row, nil, points, u.attrs, u.flag)
+	b.entries[b.len()-1].absent = u.absent
 	if u.d != nil {
 		u.d.placed(key.text, u, true)
 	}

@@ -87,19 +87,25 @@ type groupWrite struct {
 	b       *pebble.Batch
 	version uint64
 	now     int64
-	values  map[string][]byte // nil value: deleted
-	metas   map[*space]*nsMeta
-	newIDs  map[*space]map[string]uint32
-	seen    map[*run][]uint64
-	key     []byte
-	old     raw
-	it      *pebble.Iterator // reads the records the group changes, opened on first use
+	stage   *staged // the group's writes (Local.stage, reused by every group)
+	enc     []byte  // scratch for an encoded record
+	// trustNew: Update.New can be taken at its word, because this process holds the store for one
+	// run only (runs sharing a store could write the same user in between).
+	trustNew bool
+	metas    map[*space]*nsMeta
+	newIDs   map[*space]map[string]uint32
+	seen     map[*run][]uint64
+	key      []byte
+	old      raw
+	it       *pebble.Iterator // reads the records the group changes, opened on first use
 }
 
 func (l *Local) applyGroup(group []*commitReq) error {
+	l.stage.reset()
 	g := &groupWrite{l: l, b: l.db.NewBatch(), version: l.version.Load() + 1, now: l.opts.Now().Unix(),
-		values: map[string][]byte{}, metas: map[*space]*nsMeta{}, newIDs: map[*space]map[string]uint32{},
-		seen: map[*run][]uint64{}}
+		stage: l.stage, enc: l.enc[:0], trustNew: l.refs.Load() == 1, metas: map[*space]*nsMeta{},
+		newIDs: map[*space]map[string]uint32{}, seen: map[*run][]uint64{}}
+	defer func() { l.enc = g.enc }()
 	defer g.b.Close()
 	defer func() {
 		if g.it != nil {
@@ -185,14 +191,18 @@ func (g *groupWrite) attrID(sp *space, m *nsMeta, name string) uint32 {
 	return id
 }
 
-// load reads the current record of user into g.old; false when there is none.
-func (g *groupWrite) load(sp *space, user []byte) (bool, error) {
+// load reads the current record of user into g.old; false when there is none. absent is the
+// caller's word that the user has no record (Update.New), which spares the read when trusted.
+func (g *groupWrite) load(sp *space, user []byte, absent bool) (bool, error) {
 	g.key = sp.fullKey(g.key, user)
-	if v, ok := g.values[string(g.key)]; ok {
-		if v == nil {
+	if v, deleted, ok := g.stage.get(g.key); ok {
+		if deleted {
 			return false, nil
 		}
 		return true, decodeRecord(v, &g.old)
+	}
+	if absent && g.trustNew {
+		return false, nil
 	}
 	// One iterator for the group: the group's users mostly arrive in the source's order, so its
 	// seeks stay within cached blocks, where a point read per user would start afresh each time.
@@ -222,7 +232,7 @@ func (g *groupWrite) load(sp *space, user []byte) (bool, error) {
 // merge applies one accepted update to the user's record.
 func (g *groupWrite) merge(rn *run, m *nsMeta, u *Update) error {
 	sp := rn.space
-	found, err := g.load(sp, u.Key)
+	found, err := g.load(sp, u.Key, u.New)
 	if err != nil {
 		return err
 	}
@@ -262,7 +272,7 @@ func (g *groupWrite) merge(rn *run, m *nsMeta, u *Update) error {
 // replace writes rec as the user's whole record (Import); an empty one deletes the user.
 func (g *groupWrite) replace(rn *run, m *nsMeta, rec *Record) error {
 	sp := rn.space
-	found, err := g.load(sp, rec.Key)
+	found, err := g.load(sp, rec.Key, false)
 	if err != nil {
 		return err
 	}
@@ -274,7 +284,7 @@ func (g *groupWrite) replace(rn *run, m *nsMeta, rec *Record) error {
 		if found {
 			m.Users--
 			_ = g.b.Delete(g.key, nil)
-			g.values[string(g.key)] = nil
+			g.stage.remove(g.key)
 		}
 		return nil
 	}
@@ -299,9 +309,9 @@ func (g *groupWrite) replace(rn *run, m *nsMeta, rec *Record) error {
 // write stages r under g.key at the group's version.
 func (g *groupWrite) write(rn *run, r *raw) {
 	r.version = g.version
-	v := encodeRecord(nil, r)
-	_ = g.b.Set(g.key, v, nil)
-	g.values[string(g.key)] = v
+	g.enc = encodeRecord(g.enc[:0], r)
+	_ = g.b.Set(g.key, g.enc, nil) // copies
+	g.stage.set(g.key, g.enc)
 	g.seen[rn] = append(g.seen[rn], r.ordinal)
 }
 

@@ -192,7 +192,7 @@ func (g *groupWrite) markEvent(rn *run, m EventMark) error {
 	if m.Status == EventUnknown {
 		if had {
 			_ = g.b.Delete(key, nil)
-			g.values[string(key)] = nil
+			g.stage.remove(key)
 		}
 		return nil
 	}
@@ -202,7 +202,7 @@ func (g *groupWrite) markEvent(rn *run, m EventMark) error {
 	}
 	v := encodeEvent(ev)
 	_ = g.b.Set(key, v, nil)
-	g.values[string(key)] = v
+	g.stage.set(key, v)
 	if !had || old.expires != m.Expires {
 		_ = g.b.Set(expiryKey(rn.id, m.Expires, m.ID), nil, nil)
 	}
@@ -211,7 +211,10 @@ func (g *groupWrite) markEvent(rn *run, m EventMark) error {
 
 // eventAt reads the identity at key as this group leaves it.
 func (g *groupWrite) eventAt(rn *run, key []byte) (storedEvent, bool, error) {
-	v, staged := g.values[string(key)]
+	v, deleted, staged := g.stage.get(key)
+	if deleted {
+		return storedEvent{}, false, nil
+	}
 	if !staged {
 		got, closer, err := g.l.db.Get(key)
 		if err == pebble.ErrNotFound {
@@ -222,9 +225,6 @@ func (g *groupWrite) eventAt(rn *run, key []byte) (storedEvent, bool, error) {
 		}
 		v = append([]byte(nil), got...)
 		closer.Close()
-	}
-	if v == nil {
-		return storedEvent{}, false, nil
 	}
 	ev, err := decodeEvent(v)
 	if err != nil {
@@ -251,7 +251,7 @@ func (g *groupWrite) purgeEvents(rn *run, now int64) error {
 		copy(id[:], k[len(lo)+8:])
 		key := eventKey(nil, rn.id, id)
 		_ = g.b.Delete(key, nil)
-		g.values[string(key)] = nil
+		g.stage.remove(key)
 	}
 	if err := it.Error(); err != nil {
 		return g.l.readErr(rn.ns, err)

@@ -48,7 +48,7 @@ type Local struct {
 	version atomic.Uint64
 	damage  atomic.Pointer[error] // set when the store finds a damaged file (noteDamage)
 	abs     string                // key in opened
-	refs    int                   // Opens not yet closed, guarded by openMu
+	refs    atomic.Int32          // Opens not yet closed; changed only under openMu
 	mu      sync.Mutex            // guards spaces and nextID
 	spaces  map[Namespace]*space
 	nextID  uint32
@@ -56,6 +56,8 @@ type Local struct {
 	submitMu  sync.RWMutex // held to queue a commit; Close takes it to stop new ones
 	closing   bool         // guarded by submitMu
 	commits   chan *commitReq
+	stage     *staged // the commit loop's: each group's writes
+	enc       []byte  // the commit loop's: scratch for encoded records
 	stopped   chan struct{}
 	trimDone  chan struct{} // closed by Close: ends trimLoop
 	closeOnce sync.Once
@@ -87,14 +89,15 @@ func Open(dir string, o Options) (*Local, error) {
 		if l.opts.ReadOnly && !o.ReadOnly {
 			return nil, fmt.Errorf("state_dir %s is open read-only in this process", dir)
 		}
-		l.refs++
+		l.refs.Add(1)
 		return l, nil
 	}
 	l, err := openLocal(dir, o)
 	if err != nil {
 		return nil, err
 	}
-	l.abs, l.refs = abs, 1
+	l.abs = abs
+	l.refs.Store(1)
 	opened[abs] = l
 	return l, nil
 }
@@ -125,6 +128,7 @@ func openLocal(dir string, o Options) (*Local, error) {
 		return nil, err
 	}
 	l.commits = make(chan *commitReq, 64)
+	l.stage = newStaged()
 	l.stopped = make(chan struct{})
 	l.trimDone = make(chan struct{})
 	go l.commitLoop()
@@ -430,12 +434,12 @@ func (l *Local) DiskBytes() uint64 {
 // the folder; closing more often than opening is harmless.
 func (l *Local) Close() error {
 	openMu.Lock()
-	if l.refs > 1 {
-		l.refs--
+	if l.refs.Load() > 1 {
+		l.refs.Add(-1)
 		openMu.Unlock()
 		return nil
 	}
-	l.refs = 0
+	l.refs.Store(0)
 	if opened[l.abs] == l {
 		delete(opened, l.abs)
 	}

@@ -118,6 +118,11 @@ type Update struct {
 	Attrs  []Attr
 	Flag   Flag
 	SentAt int64 // Unix seconds, for the flag (each Attr carries its own)
+	// New is the caller's word that the user has no record: its lookup found none and it
+	// committed none for the user since. The store may then skip reading the record it would
+	// merge into (a first sync's commits cost no read); a wrong New loses the record's other
+	// attributes and flag, so set it only when that lookup is certain.
+	New bool
 }
 
 // Store is the state of one state folder: every namespace's records. Its methods are safe for

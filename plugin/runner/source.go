@@ -13,11 +13,13 @@ import (
 )
 
 // source is a running CloudQuery source plugin, launched the way the CloudQuery CLI launches it
-// (managedplugin: `<path> serve --network unix …`, logs read from its stdout), so that any CloudQuery
-// source plugin can feed brazesync, not only ours.
+// (`<path> serve --network unix …`, logs read from its stdout: sourceproc.go), so that any
+// CloudQuery source plugin can feed brazesync, not only ours. A `registry: grpc` source is one
+// already serving, reached through managedplugin as the CLI reaches it.
 type source struct {
 	spec *SourceSpec
-	mp   *managedplugin.Client
+	proc *sourceProc           // a local plugin this runner started
+	mp   *managedplugin.Client // a grpc one
 	rpc  pbcq.PluginClient
 	errs *sourceErrors // the error lines of its log, by table (mirror.go)
 }
@@ -26,23 +28,27 @@ type source struct {
 var ErrPlugin = errors.New("plugin failed")
 
 func startSource(ctx context.Context, spec *SourceSpec, log zerolog.Logger) (*source, error) {
-	reg := managedplugin.RegistryLocal
-	if spec.Registry == "grpc" {
-		reg = managedplugin.RegistryGrpc
-	}
 	slog := log.With().Str("source", spec.Name).Logger()
-	var mp *managedplugin.Client
 	errs := newSourceErrors(slog)
-	err := withStderrRelayed(slog, func() (err error) {
-		mp, err = managedplugin.NewClient(ctx, managedplugin.PluginSource,
-			managedplugin.Config{Name: spec.Name, Registry: reg, Path: spec.Path, Environment: childEnv(spec.Spec)},
+	s := &source{spec: spec, errs: errs}
+	var err error
+	if spec.Registry == "grpc" {
+		s.mp, err = managedplugin.NewClient(ctx, managedplugin.PluginSource,
+			managedplugin.Config{Name: spec.Name, Registry: managedplugin.RegistryGrpc, Path: spec.Path},
 			managedplugin.WithLogger(errs.logger()), managedplugin.WithNoSentry())
-		return err
-	})
+		if err == nil {
+			s.rpc = pbcq.NewPluginClient(s.mp.Conn)
+		}
+	} else {
+		s.proc, err = startSourceProc(ctx, spec.Path, childEnv(spec.Spec), slog.GetLevel(), errs, slog)
+		if err == nil {
+			s.rpc = pbcq.NewPluginClient(s.proc.conn)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: source %q (%s): %w", ErrPlugin, spec.Name, spec.Path, err)
 	}
-	return &source{spec: spec, mp: mp, rpc: pbcq.NewPluginClient(mp.Conn), errs: errs}, nil
+	return s, nil
 }
 
 // init sends the source's spec; a bad spec is the plugin's to report.
@@ -112,8 +118,11 @@ func (s *source) handle(msg *pbcq.Sync_Response, fn func(syncEvent) error) error
 }
 
 func (s *source) close() error {
-	if s.mp == nil {
-		return nil
+	switch {
+	case s.proc != nil:
+		return s.proc.terminate()
+	case s.mp != nil:
+		return s.mp.Terminate()
 	}
-	return s.mp.Terminate()
+	return nil
 }

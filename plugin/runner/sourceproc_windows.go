@@ -1,0 +1,9 @@
+package runner
+
+import "syscall"
+
+// sourceProcAttr starts a source in its own process group, so a Ctrl-C at the console reaches
+// the runner only, which then stops the source itself.
+func sourceProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP}
+}
