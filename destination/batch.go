@@ -35,16 +35,17 @@ func makeUserKey(buf []byte, kind string, user []byte) userKey {
 // entry is one attribute object of a batch: one user, built from one row or from several rows of the
 // same user merged together (see mergeObject).
 type entry struct {
-	hash      uint64  // userKey.hash
-	key       [2]int  // the user's userKey.text in batch.arena
-	span      [2]int  // the object's bytes in batch.arena
-	row       int64   // row number (within the table) of the first row
-	more      []int64 // rows merged into it later, in order (nil for most objects)
-	points    int64   // attribute writes it carries (estimated data points)
-	upd       [2]int  // the hashes it carries, in batch.upd, committed once Braze accepts it
-	flag      bool    // it carries the export flag
-	absent    bool    // its user has no record in the state (rowUpdate.absent)
-	committed bool    // Braze accepted it and the state recorded it (batch.committedAt)
+	hash      uint64       // userKey.hash
+	key       [2]int       // the user's userKey.text in batch.arena
+	span      [2]int       // the object's bytes in batch.arena
+	row       int64        // row number (within the table) of the first row
+	more      []int64      // rows merged into it later, in order (nil for most objects)
+	points    int64        // attribute writes it carries (estimated data points)
+	upd       [2]int       // the hashes it carries, in batch.upd, committed once Braze accepts it
+	flag      bool         // it carries the export flag
+	absent    bool         // its user has no record in the state (rowUpdate.absent)
+	pend      *pendingUser // its user's pending entry in the table's diff, until answered
+	committed bool         // Braze accepted it and the state recorded it (batch.committedAt)
 }
 
 // rows is the number of rows the object stands for.
@@ -67,6 +68,8 @@ type batch struct {
 	arena []byte
 	upd   []state.Attr   // the entries' hashes (entry.upd)
 	ups   []state.Update // scratch for commitAccepted
+	// scratch for answered
+	settled []settledUser
 	// committedAt is a store version at or after the commit of the entries marked committed.
 	committedAt uint64
 	entries     []entry

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 
 	"github.com/brazesync/brazesync/destination/state"
 )
@@ -41,25 +42,33 @@ type tableDiff struct {
 	rec   state.Record      // scratch for Lookup (writer goroutine)
 	names map[string]string // quoted member name -> attribute name (writer goroutine)
 
-	mu      sync.Mutex
+	// pending is the writer goroutine's alone: workers reach a user's entry only through the
+	// objects that carry it (entry.pend), and only its atomic counters.
 	pending map[string]*pendingUser // by userKey.text
-	// settled lists the users whose objects were all answered, some committed, in answer order:
-	// renew drops those its new view sees from the front, instead of sweeping every entry.
-	settled []settledUser
-	free    []*pendingUser // entries dropped from pending, for reuse
+	free    []*pendingUser          // entries dropped from pending, for reuse
+	// settled lists, in answer order, the entries whose objects have all been answered: renew
+	// drops from the front those its new view sees, instead of sweeping every entry.
+	settleMu sync.Mutex
+	settled  []settledUser
+	scratch  []settledUser // renew's
 
 	mirror mirrorStart // the namespace when the run opened it (mirror_plan.go)
 }
 
 // pendingUser is what the run has placed for one user and the current view may not show: objects
-// not yet answered, and accepted ones committed after the view was opened.
+// not yet answered, and accepted ones committed after the view was opened. An entry whose objects
+// were all answered and none committed is inert: it says nothing, and goes at the next renew.
 type pendingUser struct {
-	key       string       // its key in tableDiff.pending
-	objects   int          // objects placed and not yet answered (merged rows share one)
-	attrs     []state.Attr // the latest hash placed per attribute
-	flag      bool         // an object with the export flag is among them
-	committed uint64       // a store version at or after the last commit of its objects; 0: none
+	key   string       // its key in tableDiff.pending
+	attrs []state.Attr // the latest hash placed per attribute
+	flag  bool         // an object with the export flag is among them
+	// Set by the workers as Braze answers:
+	objects   atomic.Int32  // objects placed and not yet answered (merged rows share one)
+	committed atomic.Uint64 // a store version at or after the last commit of its objects; 0: none
 }
+
+// live reports whether the entry says anything: an object unanswered, or one committed.
+func (p *pendingUser) live() bool { return p.objects.Load() > 0 || p.committed.Load() != 0 }
 
 // settledUser is one entry of tableDiff.settled: the user's entry, and the version it settled at.
 type settledUser struct {
@@ -170,8 +179,10 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	if !found {
 		d.rec.Attrs, d.rec.Flagged = d.rec.Attrs[:0], false
 	}
-	d.mu.Lock()
 	p := d.pending[string(key.text)]
+	if p != nil && !p.live() {
+		p = nil
+	}
 	// No record in the view and nothing of the run's pending: every commit of this user is
 	// visible to the view (renew keeps the others pending), so the user has no record at all.
 	absent := d.space != nil && !found && p == nil
@@ -189,7 +200,6 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 		w.upd = append(w.upd, state.Attr{Name: name, Hash: h})
 	}
 	flag := *w.spec.ExportAttribute != "" && (w.full || !w.flagged(p, &d.rec))
-	d.mu.Unlock()
 	if flag {
 		points++
 		out = append(out, w.suffix...)
@@ -232,24 +242,31 @@ func (d *tableDiff) renew() error {
 		return err
 	}
 	d.view, d.rows = v, 0
-	d.mu.Lock()
+	d.settleMu.Lock()
 	n := 0
-	for ; n < len(d.settled) && d.settled[n].committed <= v.Version(); n++ {
-		// An entry placed again since it settled is still pending (its next answer settles it
-		// anew), and one dropped since has no commit: only settled entries the view sees go.
-		if p := d.settled[n].p; p.objects == 0 && p.committed != 0 && p.committed <= v.Version() {
+	for n < len(d.settled) && d.settled[n].committed <= v.Version() {
+		n++
+	}
+	d.scratch = append(d.scratch[:0], d.settled[:n]...)
+	d.settled = append(d.settled[:0], d.settled[n:]...)
+	d.settleMu.Unlock()
+	for _, s := range d.scratch {
+		// An entry placed again since it settled is pending (its next answer settles it anew), and
+		// one committed again since waits for a later view: only those this view sees go.
+		p := s.p
+		if d.pending[p.key] == p && p.objects.Load() == 0 && p.committed.Load() <= v.Version() {
 			d.drop(p)
 		}
 	}
-	d.settled = append(d.settled[:0], d.settled[n:]...)
-	d.mu.Unlock()
 	return nil
 }
 
-// drop removes a pending entry, keeping it for reuse. d.mu is held.
+// drop removes a pending entry, keeping it for reuse. It has no object in flight, so no worker
+// touches it any more.
 func (d *tableDiff) drop(p *pendingUser) {
 	delete(d.pending, p.key)
-	*p = pendingUser{attrs: p.attrs[:0]}
+	p.key, p.attrs, p.flag = "", p.attrs[:0], false
+	p.committed.Store(0)
 	d.free = append(d.free, p)
 }
 
@@ -298,12 +315,12 @@ func (d *tableDiff) attrName(quoted []byte) string {
 	return n
 }
 
-// placed records an object placed for the user (newObject: not merged into one already placed).
-func (d *tableDiff) placed(key []byte, u rowUpdate, newObject bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// placed records an object placed for the user (newObject: not merged into one already placed)
+// and returns the user's entry, which the object carries until it is answered.
+func (d *tableDiff) placed(key []byte, u rowUpdate, newObject bool) *pendingUser {
 	p := d.pending[string(key)]
-	if p == nil {
+	switch {
+	case p == nil:
 		if n := len(d.free); n > 0 {
 			p, d.free = d.free[n-1], d.free[:n-1]
 		} else {
@@ -311,18 +328,21 @@ func (d *tableDiff) placed(key []byte, u rowUpdate, newObject bool) {
 		}
 		p.key = string(key)
 		d.pending[p.key] = p
+	case !p.live():
+		p.attrs, p.flag = p.attrs[:0], false // inert: what it held was never committed
 	}
 	if newObject {
-		p.objects++
+		p.objects.Add(1)
 	}
 	p.flag = p.flag || u.flag
 	if len(p.attrs) == 0 {
 		p.attrs = append(p.attrs, u.attrs...) // a user's first object: nothing to replace
-		return
+		return p
 	}
 	for _, a := range u.attrs {
 		p.attrs = setAttr(p.attrs, a)
 	}
+	return p
 }
 
 // setAttr sets a's entry in attrs (by name), appending it if absent.
@@ -352,24 +372,35 @@ func (w *Writer) answered(b *batch) {
 		return
 	}
 	d := b.diff
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	settled := b.settled[:0]
 	for i := range b.entries {
-		k := b.keyText(i)
-		p := d.pending[string(k)]
+		e := &b.entries[i]
+		p := e.pend
 		if p == nil {
-			continue
+			continue // a removal (mirror mode) has no row behind it
 		}
-		p.objects--
-		if b.entries[i].committed {
-			p.committed = max(p.committed, b.committedAt)
+		e.pend = nil
+		if e.committed {
+			raise(&p.committed, b.committedAt)
 		}
-		switch {
-		case p.objects > 0:
-		case p.committed == 0:
-			d.drop(p)
-		default:
-			d.settled = append(d.settled, settledUser{p: p, committed: p.committed})
+		if p.objects.Add(-1) == 0 {
+			settled = append(settled, settledUser{p: p, committed: p.committed.Load()})
+		}
+	}
+	b.settled = settled
+	if len(settled) > 0 {
+		d.settleMu.Lock()
+		d.settled = append(d.settled, settled...)
+		d.settleMu.Unlock()
+	}
+}
+
+// raise sets v to at least n.
+func raise(v *atomic.Uint64, n uint64) {
+	for {
+		old := v.Load()
+		if old >= n || v.CompareAndSwap(old, n) {
+			return
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,8 @@ import (
 )
 
 // BenchmarkState measures the sync state (docs/state.md), in one run so the figures sit side by
-// side: the first sync of 1M users with state against the same sync without (diff: false); an
+// side: the first sync of 1M users with state against the same sync without (diff: false),
+// unpaced and at Braze's rate limit (3,000 requests per 3 s, how a real first sync runs); an
 // unchanged re-sync of 1M and of $BENCH_STATE_ROWS (default 10M) distinct users; a re-sync with
 // one attribute of 1% of 1M users changed; the destination's peak RSS and the state's bytes per
 // user at the large size; and CPU per 1M rows paced against unpaced, from BenchmarkAtLimit and
@@ -34,7 +36,9 @@ func BenchmarkState(b *testing.B) {
 	big := runsFromEnv("BENCH_STATE_ROWS", 10_000_000)
 	bigFile := stateParquet(b, big, false)
 	n := runsFromEnv("BENCH_RUNS", 3)
+	paced := startEmulator(b, "--rate-limit", "3000", "--rate-window", "3s")
 	for range b.N {
+		recordPacedFirstSync(b, paced, base, rows, n)
 		var without, with, unchanged, oneChanged []syncRun
 		for range n {
 			without = append(without, stateSync(b, emu, base, "", rows, true, "diff: false"))
@@ -89,6 +93,23 @@ func recordFirstSync(without, with []syncRun) {
 		Note: fmt.Sprintf("%.2f vs %.2f core-s per 1M rows, all processes", c1, c0)})
 }
 
+// recordPacedFirstSync runs the first sync of file at Braze's limit with state and without, n times
+// alternately, and records the ratio of their times: the state's work against the time the pacing
+// leaves free.
+func recordPacedFirstSync(b *testing.B, emu *emulatorProc, file string, rows int64, n int) {
+	limit := []string{"rate_limit: 3000", "rate_window: 3s"}
+	var without, with []syncRun
+	for range n {
+		without = append(without, stateSync(b, emu, file, "", rows, true, append(limit, "diff: false")...))
+		with = append(with, stateSync(b, emu, file, filepath.Join(b.TempDir(), "state"), rows, true, limit...))
+	}
+	t0 := collect(without, func(r syncRun) float64 { return r.wall.Seconds() })
+	t1 := collect(with, func(r syncRun) float64 { return r.wall.Seconds() })
+	record(figure{Bench: "state", Name: "first sync at Braze's limit (3000/3s), 1M users: with state / without: time", Value: t1 / t0,
+		Unit: "ratio", Target: "<= 1.15", Runs: n, Note: fmt.Sprintf("%.1f vs %.1f s; CPU %.2f vs %.2f core-s per 1M rows", t1, t0,
+			collect(with, syncRun.cpuPerMillion), collect(without, syncRun.cpuPerMillion))})
+}
+
 // recordPacedCPU records CPU per 1M rows at Braze's limit against unpaced, when both ran.
 func recordPacedCPU() {
 	results.Lock()
@@ -118,11 +139,14 @@ func stateSync(b *testing.B, emu *emulatorProc, file, stateDir string, rows int6
 	if stateDir != "" {
 		extra = append(extra, "state_dir: "+stateDir)
 	}
+	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "rate_limit:") }) {
+		extra = append(extra, "rate_limit: -1")
+	}
 	bin := testbin.Dir(b)
 	if p := os.Getenv("BENCH_PROFILE_DIR"); p != "" {
 		bin = profiledBin(b, p)
 	}
-	spec := strings.ReplaceAll(stateSpec(file, append(extra, "rate_limit: -1")...), "{{BIN}}", bin)
+	spec := strings.ReplaceAll(stateSpec(file, extra...), "{{BIN}}", bin)
 	specPath := filepath.Join(dir, "spec.yml")
 	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
 		b.Fatal(err)
