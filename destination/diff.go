@@ -41,6 +41,7 @@ type tableDiff struct {
 	rows  int               // rows looked up through view
 	rec   state.Record      // scratch for Lookup (writer goroutine)
 	names map[string]string // quoted member name -> attribute name (writer goroutine)
+	byPos []memberName      // the names of the last row's members, by position (attrName)
 
 	// pending is the writer goroutine's alone: workers reach a user's entry only through the
 	// objects that carry it (entry.pend), and only its atomic counters.
@@ -53,6 +54,9 @@ type tableDiff struct {
 	scratch  []settledUser // renew's
 
 	mirror mirrorStart // the namespace when the run opened it (mirror_plan.go)
+	// fresh: the users placed so far, when the namespace held no record as the run opened it
+	// (freshfilter.go); nil otherwise, and once it is full.
+	fresh *freshFilter
 }
 
 // pendingUser is what the run has placed for one user and the current view may not show: objects
@@ -151,6 +155,9 @@ func (w *Writer) diffFor(ctx context.Context, table, keyKind string) (*tableDiff
 		if d.mirror, err = startOf(ctx, sp, w.store); err != nil { // what mirror mode judges the run by
 			return nil, err
 		}
+		if d.mirror.users == 0 {
+			d.fresh = newFreshFilter()
+		}
 	}
 	w.diffs[id] = d
 	return d, nil
@@ -172,7 +179,7 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	if err != nil || len(w.members) == 0 {
 		return nil, u, 0, false, fmt.Errorf("diffing a row: %w", errBadObject)
 	}
-	found, err := d.lookup(user)
+	found, err := d.lookupRow(key, user)
 	if err != nil {
 		return nil, u, 0, false, err
 	}
@@ -189,8 +196,8 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	w.upd = w.upd[:0]
 	out := append(append(append(w.diffed[:0], '{'), w.members[0].name...), ':')
 	out = append(out, w.members[0].value...)
-	for _, m := range w.members[1:] {
-		name := d.attrName(m.name)
+	for i, m := range w.members[1:] {
+		name := d.attrName(i, m.name)
 		h := state.HashValue(m.value)
 		if !w.full && w.holds(p, &d.rec, name, h) {
 			w.attrsUnchanged++
@@ -217,18 +224,37 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	return out, rowUpdate{d: d, attrs: w.upd, flag: flag, absent: absent}, points + int64(len(w.upd)), true, nil
 }
 
+// lookupRow is lookup for a row about to be diffed: in a namespace that was empty, a user the run
+// has not placed before has no record, and is not looked up at all.
+func (d *tableDiff) lookupRow(key userKey, user []byte) (bool, error) {
+	if d.space != nil && d.fresh != nil && !d.fresh.mayHave(key.hash) {
+		return false, d.advance()
+	}
+	return d.lookup(user)
+}
+
 // lookup reads the user's record into d.rec through the current view, renewing it as needed.
 func (d *tableDiff) lookup(user []byte) (bool, error) {
 	if d.space == nil {
 		return false, nil
 	}
+	if err := d.advance(); err != nil {
+		return false, err
+	}
+	return d.view.Lookup(user, &d.rec)
+}
+
+// advance counts a row against the current view, renewing the view every viewRows rows. Rows
+// not looked up count too: the renewal is what drops the pending entries a view sees, so the
+// pending set stays bounded however the rows were answered.
+func (d *tableDiff) advance() error {
 	if d.view == nil || d.rows >= viewRows {
 		if err := d.renew(); err != nil {
-			return false, err
+			return err
 		}
 	}
 	d.rows++
-	return d.view.Lookup(user, &d.rec)
+	return nil
 }
 
 // renew replaces the view with a current one and drops the pending entries it now sees.
@@ -301,24 +327,45 @@ func (w *Writer) flagged(p *pendingUser, rec *state.Record) bool {
 // fresh reports whether something sent at sentAt (Unix seconds) needs no refresh.
 func (w *Writer) fresh(sentAt int64) bool { return w.refresh <= 0 || w.now-sentAt < w.refresh }
 
-// attrName returns the attribute name of a quoted member name, without allocating after the first
-// time a name is seen.
-func (d *tableDiff) attrName(quoted []byte) string {
-	if n, ok := d.names[string(quoted)]; ok {
-		return n
+// attrName returns the attribute name of the quoted member name at position i of a row, without
+// allocating after the first time a name is seen. Rows of one table carry their members in one
+// order, so the name at the same position last time is almost always the one: a byte comparison
+// instead of a map lookup per attribute.
+func (d *tableDiff) attrName(i int, quoted []byte) string {
+	if i < len(d.byPos) && string(d.byPos[i].quoted) == string(quoted) {
+		return d.byPos[i].name
 	}
-	var n string
-	if err := json.Unmarshal(quoted, &n); err != nil {
-		n = string(quoted) // not reachable for encoder output; keeps the name unique all the same
+	n, ok := d.names[string(quoted)]
+	if !ok {
+		if err := json.Unmarshal(quoted, &n); err != nil {
+			n = string(quoted) // not reachable for encoder output; keeps the name unique all the same
+		}
+		d.names[string(quoted)] = n
 	}
-	d.names[string(quoted)] = n
+	for len(d.byPos) <= i {
+		d.byPos = append(d.byPos, memberName{})
+	}
+	d.byPos[i] = memberName{quoted: append(d.byPos[i].quoted[:0], quoted...), name: n}
 	return n
+}
+
+// memberName is one entry of tableDiff.byPos: a quoted member name and its attribute name.
+type memberName struct {
+	quoted []byte
+	name   string
 }
 
 // placed records an object placed for the user (newObject: not merged into one already placed)
 // and returns the user's entry, which the object carries until it is answered.
-func (d *tableDiff) placed(key []byte, u rowUpdate, newObject bool) *pendingUser {
-	p := d.pending[string(key)]
+func (d *tableDiff) placed(key userKey, u rowUpdate, newObject bool) *pendingUser {
+	if d.fresh != nil {
+		if d.fresh.full() {
+			d.fresh = nil // it can take no more users: every row is looked up from here on
+		} else {
+			d.fresh.add(key.hash)
+		}
+	}
+	p := d.pending[string(key.text)]
 	switch {
 	case p == nil:
 		if n := len(d.free); n > 0 {
@@ -326,7 +373,7 @@ func (d *tableDiff) placed(key []byte, u rowUpdate, newObject bool) *pendingUser
 		} else {
 			p = &pendingUser{attrs: make([]state.Attr, 0, len(u.attrs))}
 		}
-		p.key = string(key)
+		p.key = string(key.text)
 		d.pending[p.key] = p
 	case !p.live():
 		p.attrs, p.flag = p.attrs[:0], false // inert: what it held was never committed

@@ -280,3 +280,35 @@ func TestDuplicatesAcrossViewRenewals(t *testing.T) {
 		t.Errorf("the state lost the later values: %d users sent again", again.UsersSent)
 	}
 }
+
+// TestPendingStaysBoundedOnAFirstSync: a first sync of distinct users, whose rows are mostly not
+// looked up at all (freshfilter.go), still renews its view and drops the entries the view sees,
+// so the run's memory does not grow with its users.
+func TestPendingStaysBoundedOnAFirstSync(t *testing.T) {
+	emu := startEmu(t, brazeemu.Options{RateLimit: -1})
+	spec := testSpec(t, emu.URL(), map[string]any{"rate_limit": -1})
+	rec := usersRecord("users", users(5*viewRows, plainName, plainScore))
+	defer rec.Release()
+	ctx := t.Context()
+	w, err := NewWriter(ctx, spec, zerolog.Nop(), WithRetryPolicy(fastRetry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.diffs) != 1 {
+		t.Fatalf("%d namespaces, want 1", len(w.diffs))
+	}
+	for _, d := range w.diffs {
+		if d.fresh == nil {
+			t.Error("an empty namespace was not taken for one")
+		}
+		if n := len(d.pending); n > 3*viewRows {
+			t.Errorf("%d pending entries after %d distinct users, want at most %d", n, 5*viewRows, 3*viewRows)
+		}
+	}
+	if _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 // knows of them is newer than this run's start.
 type mirrorStart struct {
 	flagged int64
+	users   int64
 	version uint64
 }
 
@@ -26,7 +27,7 @@ func startOf(ctx context.Context, sp state.Space, st state.Store) (mirrorStart, 
 	if err != nil {
 		return mirrorStart{}, fmt.Errorf("reading the state of %s: %w", sp.Namespace(), err)
 	}
-	return mirrorStart{flagged: info.Flagged, version: v}, nil
+	return mirrorStart{flagged: info.Flagged, users: info.Users, version: v}, nil
 }
 
 // removalPlan is the removals of one namespace of a table that ended.

@@ -347,7 +347,7 @@ func (w *Writer) place(ctx context.Context, table string, key userKey, obj []byt
 		if err == nil && b.size+len(merged)-len(old) <= w.spec.MaxRequestBytes {
 			b.replace(i, merged, row, int64(members)-2, u.attrs, u.flag) // minus the identifier and _update_existing_only
 			if u.d != nil {
-				u.d.placed(key.text, u, false) // the object already carries the entry
+				u.d.placed(key, u, false) // the object already carries the entry
 			}
 			return
 		}
@@ -369,7 +369,7 @@ func (w *Writer) place(ctx context.Context, table string, key userKey, obj []byt
 	b.add(key, obj, row, nil, points, u.attrs, u.flag)
 	if u.d != nil {
 		e := &b.entries[b.len()-1]
-		e.absent, e.pend = u.absent, u.d.placed(key.text, u, true)
+		e.absent, e.pend = u.absent, u.d.placed(key, u, true)
 	}
 	if b.len() >= w.spec.BatchSize {
 		w.dispatch(ctx, table)

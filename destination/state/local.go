@@ -57,6 +57,7 @@ type Local struct {
 	closing   bool         // guarded by submitMu
 	commits   chan *commitReq
 	stage     *staged // the commit loop's: each group's writes
+	groups    int     // the commit loop's: groups written (logged at Close)
 	enc       []byte  // the commit loop's: scratch for encoded records
 	stopped   chan struct{}
 	trimDone  chan struct{} // closed by Close: ends trimLoop
@@ -451,6 +452,7 @@ func (l *Local) Close() error {
 		l.submitMu.Unlock()
 		<-l.stopped
 		close(l.trimDone)
+		l.opts.Log.Debug().Str("module", "state").Int("commit_groups", l.groups).Msg("state store closing")
 		var errs []error
 		if l.db != nil && !l.opts.ReadOnly {
 			// At rest the records live in table files, which Open verifies, rather than in the log.
