@@ -35,8 +35,10 @@ type Options struct {
 }
 
 // defaultCacheBytes keeps the destination's memory flat however many users the state holds: the
-// records live on disk, and the cache only has to hold the index and filter blocks hot.
-const defaultCacheBytes = 32 << 20
+// records live on disk, and the cache only has to hold the index and filter blocks hot. 24 MiB
+// holds them for 10M users (an unchanged 10M re-sync ran as fast as with 32 MiB, and the peak RSS
+// of a 10M-row sync fell from 151 to 142 MiB); 16 MiB did not (the same sync took 1.9x as long).
+const defaultCacheBytes = 24 << 20
 
 // Local is the embedded backend: a pebble store in the state folder, locked for one run.
 type Local struct {
