@@ -6,29 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 )
-
-// syncBuffer is a log sink safe for the reader goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSourceThatDiesBeforeServing: a plugin that exits at once fails the start with its exit
 // status, and what it wrote to stderr comes back as the source's warning. (A source that serves
@@ -39,7 +20,9 @@ func TestSourceThatDiesBeforeServing(t *testing.T) {
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var log, logs syncBuffer
+	// Each buffer has one writer (the log reader, the stderr relay), and a failed start returns
+	// only once both have finished: plain buffers are safe to read here.
+	var log, logs bytes.Buffer
 	_, err := startSourceProc(context.Background(), path, nil, zerolog.InfoLevel, &logs, zerolog.New(&log))
 	if err == nil || !strings.Contains(err.Error(), "exited before serving") || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("err = %v, want the plugin's early exit and its status", err)
@@ -50,7 +33,7 @@ func TestSourceThatDiesBeforeServing(t *testing.T) {
 }
 
 func TestSourcePathMustBeAFile(t *testing.T) {
-	_, err := startSourceProc(context.Background(), t.TempDir(), nil, zerolog.InfoLevel, &syncBuffer{}, zerolog.Nop())
+	_, err := startSourceProc(context.Background(), t.TempDir(), nil, zerolog.InfoLevel, &bytes.Buffer{}, zerolog.Nop())
 	if err == nil || !strings.Contains(err.Error(), "not an executable file") {
 		t.Fatalf("err = %v", err)
 	}
