@@ -100,7 +100,7 @@ func TestSIGTERMWritesReport(t *testing.T) {
 		"--progress-interval", "100ms", "--shutdown-timeout", "2s", "--report", reportPath, specPath)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+key, "BRAZE_ENDPOINT="+emu.URL())
-	var stderr syncBuffer
+	var stderr testbin.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

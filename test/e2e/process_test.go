@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +23,7 @@ type liveSync struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	dir    string
-	stderr *syncBuffer
+	stderr *testbin.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -48,7 +46,7 @@ func startSync(t *testing.T, spec string, env map[string]string, args ...string)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	s := &liveSync{t: t, cmd: cmd, dir: dir, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	s := &liveSync{t: t, cmd: cmd, dir: dir, stderr: &testbin.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	cmd.WaitDelay = 2 * time.Second // an orphaned plugin holding stderr open must not hang the test
 	if err := cmd.Start(); err != nil {
@@ -145,22 +143,4 @@ func running(pid int) bool {
 func procName(pid int) string {
 	st, _ := procstat.Read(pid)
 	return st.Name
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writer and the test's readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

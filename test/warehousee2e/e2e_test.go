@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -202,7 +201,7 @@ func TestSecondMachineSendsNothing(t *testing.T) {
 // liveSync is a `brazesync sync` running in the background in a folder of its own.
 type liveSync struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testbin.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -221,7 +220,7 @@ func (w *world) start(spec string) *liveSync {
 	for k, v := range w.env() {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	s := &liveSync{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	s := &liveSync{cmd: cmd, stderr: &testbin.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
@@ -239,23 +238,6 @@ func (w *world) waitFor(what string, cond func() bool) {
 			w.t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // paced slows the destination to about 20 users a second, so a run is still sending when the
