@@ -8,35 +8,18 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/brazesync/brazesync/test/testbin"
 )
-
-// syncBuffer lets the test read Main's stdout while Main writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startMain runs Main on 127.0.0.1:0 and returns its base URL once it prints the
 // listening line.
 func startMain(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testbin.Buffer // read while Main writes them
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
 	t.Cleanup(func() {
