@@ -79,7 +79,7 @@ func startSourceProc(ctx context.Context, path string, env []string, level zerol
 	go func() { relayLines(stderr, log); close(p.stderr) }()
 	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	if err := p.connect(ctx); err != nil {
-		_ = p.cmd.Process.Kill()
+		killSource(p.cmd.Process)
 		p.reap()
 		return nil, fmt.Errorf("failed connecting to plugin %s: %w", path, err)
 	}
@@ -148,7 +148,7 @@ func (p *sourceProc) terminate() error {
 	select {
 	case <-p.exited:
 	case <-time.After(sourceStopGrace):
-		_ = p.cmd.Process.Kill()
+		killSource(p.cmd.Process)
 	}
 	p.reap()
 	if st := p.cmd.ProcessState; st != nil && !st.Success() {

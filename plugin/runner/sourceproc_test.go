@@ -3,10 +3,12 @@ package runner
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -36,5 +38,27 @@ func TestSourcePathMustBeAFile(t *testing.T) {
 	_, err := startSourceProc(context.Background(), t.TempDir(), nil, zerolog.InfoLevel, &bytes.Buffer{}, zerolog.Nop())
 	if err == nil || !strings.Contains(err.Error(), "not an executable file") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSourceHelperDoesNotHoldTheRunner: a source that leaves a helper process behind holding its
+// output open is killed with its whole process group, so the runner does not wait on the helper.
+func TestSourceHelperDoesNotHoldTheRunner(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plugin")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nsleep 600 &\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := startSourceProc(context.Background(), path, nil, zerolog.InfoLevel, io.Discard, zerolog.Nop())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "exited before serving") {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(time.Minute): // a bound on a hang, not a measure of speed
+		t.Fatal("the start is still waiting for the helper's output to close")
 	}
 }
