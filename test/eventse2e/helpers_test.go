@@ -3,11 +3,7 @@ package eventse2e
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -117,56 +113,10 @@ func quiesce(emu *brazeemu.Emulator) {
 	}
 }
 
-// running is a `brazesync sync` started in its own process group, to be killed.
-type running struct {
-	cmd  *exec.Cmd
-	done chan error
-	errb *bytes.Buffer
-}
-
-func start(t *testing.T, emu *brazeemu.Emulator, spec string) *running {
+// start runs brazesync sync on spec in a new process group and returns at once.
+func start(t *testing.T, emu *brazeemu.Emulator, spec string) *testbin.Started {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "spec.yml")
-	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(t), "{{ROOT}}", testbin.Root()).Replace(spec)
-	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(testbin.Path(t, "brazesync"), "sync", "--log-format", "json", "--report", filepath.Join(dir, "report.json"), path)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range env(emu) {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	r := &running{cmd: cmd, done: make(chan error, 1), errb: &bytes.Buffer{}}
-	cmd.Stderr = r.errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { r.done <- cmd.Wait() }()
-	t.Cleanup(func() { r.killAll(); <-r.done })
-	return r
-}
-
-// killAll sends SIGKILL to brazesync and every process below it at once, as when a machine or a
-// pod dies: nobody gets to write anything more.
-func (r *running) killAll() {
-	if r.cmd.Process == nil {
-		return
-	}
-	testbin.KillTree(r.cmd.Process.Pid)
-}
-
-// wait waits for the killed run to be gone.
-func (r *running) wait(t *testing.T) {
-	t.Helper()
-	select {
-	case err := <-r.done:
-		r.done <- err
-	case <-time.After(time.Minute):
-		t.Fatal("the killed run did not end")
-	}
+	return testbin.Start(t, spec, testbin.SyncOptions{Env: env(emu)})
 }
 
 func must(t *testing.T, err error) {

@@ -31,10 +31,10 @@ func TestConcurrentRunsOnOneStateFolder(t *testing.T) {
 	if second.Report == nil || second.Report.Requests != 0 || second.Report.UsersSent != 0 {
 		t.Errorf("the refused run sent requests: %+v", second.Report)
 	}
-	if code := first.wait(t, 2*time.Minute); code != 0 {
-		t.Fatalf("the first run exited %d:\n%s", code, tail(first.stderr.String(), 2000))
+	if code := first.Wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("the first run exited %d:\n%s", code, tail(first.Stderr.String(), 2000))
 	}
-	if rep := first.report(t); rep.UsersSent != 1500 || rep.RunID != holder.RunID {
+	if rep := first.Report(t); rep.UsersSent != 1500 || rep.RunID != holder.RunID {
 		t.Fatalf("first run: %d users sent, run id %s, holder %+v", rep.UsersSent, rep.RunID, holder)
 	}
 }

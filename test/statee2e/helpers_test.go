@@ -1,23 +1,18 @@
 package statee2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/brazesync/brazesync/destination/state"
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
-	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/test/emutest"
 	"github.com/brazesync/brazesync/test/testbin"
 )
@@ -89,49 +84,10 @@ func tail(s string, n int) string {
 	return s
 }
 
-// started is a brazesync sync running in its own process group, to be killed whole.
-type started struct {
-	cmd    *exec.Cmd
-	dir    string
-	stderr *bytes.Buffer
-	done   chan error
-}
-
 // start runs brazesync sync on spec in a new process group and returns at once.
-func start(t *testing.T, emu *brazeemu.Emulator, spec string) *started {
+func start(t *testing.T, emu *brazeemu.Emulator, spec string) *testbin.Started {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "spec.yml")
-	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(t), "{{ROOT}}", testbin.Root()).Replace(spec)
-	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(testbin.Path(t, "brazesync"), "sync", "--log-format", "json", "--report",
-		filepath.Join(dir, "report.json"), path)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range env(emu) {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	s := &started{cmd: cmd, dir: dir, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- cmd.Wait() }()
-	t.Cleanup(func() { s.killAll(); <-s.done })
-	return s
-}
-
-// killAll sends SIGKILL to brazesync and every process under it (the sources run in process
-// groups of their own, as CloudQuery's launcher makes them), all in one pass: the whole run dies
-// at once, as when a pod is evicted.
-func (s *started) killAll() {
-	if s.cmd.Process == nil {
-		return
-	}
-	testbin.KillTree(s.cmd.Process.Pid)
+	return testbin.Start(t, spec, testbin.SyncOptions{Env: env(emu)})
 }
 
 // quiesce waits until the emulator has finished the requests it was given (a killed client's
@@ -148,39 +104,6 @@ func quiesce(emu *brazeemu.Emulator) {
 		}
 		last = s
 	}
-}
-
-// wait waits for the run to end and returns its exit code.
-func (s *started) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case err := <-s.done:
-		s.done <- err // for the cleanup
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(timeout):
-		t.Fatalf("brazesync still running after %s\n%s", timeout, tail(s.stderr.String(), 2000))
-	}
-	return -1
-}
-
-// report reads the run's report.
-func (s *started) report(t *testing.T) *runner.RunReport {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.dir, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r runner.RunReport
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return &r
 }
 
 // recorded opens the state folder read-only (no run may hold it) and returns its one namespace's

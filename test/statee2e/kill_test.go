@@ -38,8 +38,8 @@ func TestKilledRunResumes(t *testing.T) {
 			extra := []string{"concurrency: 4", "batch_size: 75", "rate_limit: 60", "rate_window: 1s"}
 			run := start(t, emu, specFor(file, stateDir, extra...))
 			time.Sleep(after)
-			run.killAll()
-			run.wait(t, time.Minute)
+			run.KillAll()
+			run.Wait(t, time.Minute)
 			quiesce(emu)
 			received := emu.Stats().ObjectsReceived
 			committed := 0

@@ -36,21 +36,9 @@ type SyncOptions struct {
 // JSON log and report. It fails the test only if the process cannot run at all.
 func Sync(t testing.TB, spec string, opts SyncOptions) Result {
 	t.Helper()
-	dir := t.TempDir()
-	spec = strings.NewReplacer("{{BIN}}", Dir(t), "{{ROOT}}", Root()).Replace(spec)
-	specPath := filepath.Join(dir, "spec.yml")
-	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := append([]string{"sync", "--log-format", "json", "--report", filepath.Join(dir, "report.json")}, opts.Args...)
-	cmd := exec.CommandContext(ctx, Path(t, "brazesync"), append(args, specPath)...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range opts.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd, dir := syncCommand(ctx, t, spec, opts)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Start()
@@ -70,13 +58,42 @@ func Sync(t testing.TB, spec string, opts SyncOptions) Result {
 	case err != nil:
 		t.Fatalf("running brazesync: %v", err)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "report.json")); err == nil {
-		res.Report = &runner.RunReport{}
-		if err := json.Unmarshal(b, res.Report); err != nil {
-			t.Fatalf("report is not JSON: %v\n%s", err, b)
-		}
-	}
+	res.Report = readReport(t, dir)
 	return res
+}
+
+// syncCommand writes spec (with {{BIN}} and {{ROOT}} replaced) into a temporary folder and returns
+// the `brazesync sync` command to run there, with a JSON log and report, and the folder.
+func syncCommand(ctx context.Context, t testing.TB, spec string, opts SyncOptions) (*exec.Cmd, string) {
+	t.Helper()
+	dir := t.TempDir()
+	spec = strings.NewReplacer("{{BIN}}", Dir(t), "{{ROOT}}", Root()).Replace(spec)
+	specPath := filepath.Join(dir, "spec.yml")
+	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"sync", "--log-format", "json", "--report", filepath.Join(dir, "report.json")}, opts.Args...)
+	cmd := exec.CommandContext(ctx, Path(t, "brazesync"), append(args, specPath)...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range opts.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd, dir
+}
+
+// readReport reads the report a run left in dir; nil when it wrote none.
+func readReport(t testing.TB, dir string) *runner.RunReport {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		return nil
+	}
+	rep := &runner.RunReport{}
+	if err := json.Unmarshal(b, rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, b)
+	}
+	return rep
 }
 
 // AssertNoSecret fails if secret appears in the run's output or in any file it left behind.
