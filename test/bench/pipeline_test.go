@@ -165,7 +165,7 @@ func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...st
 	wall := time.Since(start)
 	w.stop()
 	if err != nil {
-		b.Fatalf("brazesync sync: %v\n%s", err, tail(stderr.String()))
+		b.Fatalf("brazesync sync: %v\n%s", err, testbin.Tail(stderr.String(), 4000))
 	}
 	run := syncRun{rows: rows, wall: wall, procs: w.byName(), emuCPU: emu.cpu() - emuCPU, emu: emu.stats(b)}
 	run.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
@@ -188,13 +188,6 @@ func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...st
 	b.Logf("%d rows in %v: %.0f rows/s, brazesync CPU %v, emulator CPU %v, %d requests, %d rate limited",
 		rows, wall.Round(time.Millisecond), run.rowsPerSec(), run.cpu, run.emuCPU, run.emu.Requests, run.emu.RateLimited)
 	return run
-}
-
-func tail(s string) string {
-	if len(s) > 4000 {
-		return "…" + s[len(s)-4000:]
-	}
-	return s
 }
 
 // procNames are brazesync's processes as /proc names them (15 characters at most).

@@ -169,7 +169,7 @@ func stateSync(b *testing.B, emu *emulatorProc, file, stateDir string, rows int6
 	wall := time.Since(start)
 	w.stop()
 	if err != nil {
-		b.Fatalf("brazesync sync: %v\n%s", err, tail(stderr.String()))
+		b.Fatalf("brazesync sync: %v\n%s", err, testbin.Tail(stderr.String(), 4000))
 	}
 	run := syncRun{rows: rows, wall: wall, procs: w.byName(), emuCPU: emu.cpu() - emuCPU, emu: emu.stats(b)}
 	run.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()

@@ -117,7 +117,7 @@ func warehouseSync(b *testing.B, sf *snowflakeemu.Emulator, braze *brazeemu.Emul
 	logged := len(sf.History())
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		b.Fatalf("brazesync sync: %v\n%s", err, tail(stderr.String()))
+		b.Fatalf("brazesync sync: %v\n%s", err, testbin.Tail(stderr.String(), 4000))
 	}
 	run := warehouseRun{wall: time.Since(start)}
 	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))

@@ -54,10 +54,10 @@ func TestPluginFailureModes(t *testing.T) {
 			path := strings.Replace(tc.path, "{{HOOKED}}", testbin.HookedDestination(t), 1)
 			res := syncSpec(t, smallBatches(path), env, tc.args...)
 			if res.Code != runner.ExitPlugin {
-				t.Errorf("exit code %d, want %d\n%s", res.Code, runner.ExitPlugin, tail(res.Stderr))
+				t.Errorf("exit code %d, want %d\n%s", res.Code, runner.ExitPlugin, testbin.Tail(res.Stderr, 3000))
 			}
 			if !strings.Contains(res.Stderr, tc.wantMsg) || !mentions(res.Stderr, `destination "braze"`) {
-				t.Errorf("stderr does not name the plugin and %q:\n%s", tc.wantMsg, tail(res.Stderr))
+				t.Errorf("stderr does not name the plugin and %q:\n%s", tc.wantMsg, testbin.Tail(res.Stderr, 3000))
 			}
 			rep := res.Report
 			if rep == nil || rep.Status != "failed" {
@@ -116,11 +116,11 @@ func TestSIGTERMWritesReport(t *testing.T) {
 	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != runner.ExitCancelled {
-		t.Fatalf("exit %v, want %d\n%s", err, runner.ExitCancelled, tail(stderr.String()))
+		t.Fatalf("exit %v, want %d\n%s", err, runner.ExitCancelled, testbin.Tail(stderr.String(), 3000))
 	}
 	// The Parquet source announced its row count: plain progress lines carry an ETA.
 	if !strings.Contains(stderr.String(), "rows/s") || !strings.Contains(stderr.String(), "ETA") {
-		t.Errorf("no progress line with an ETA in the output:\n%s", tail(stderr.String()))
+		t.Errorf("no progress line with an ETA in the output:\n%s", testbin.Tail(stderr.String(), 3000))
 	}
 	var rep runner.RunReport
 	b, err := os.ReadFile(reportPath)
@@ -137,13 +137,6 @@ func TestSIGTERMWritesReport(t *testing.T) {
 	if got := int64(len(emu.Profiles())); got < rep.UsersSent {
 		t.Errorf("Braze holds %d users, report says %d sent", got, rep.UsersSent)
 	}
-}
-
-func tail(s string) string {
-	if len(s) > 3000 {
-		return "…" + s[len(s)-3000:]
-	}
-	return s
 }
 
 // mentions reports whether the log holds s, as text or inside a JSON string (quotes escaped).

@@ -70,7 +70,7 @@ func TestFilesArePrivateAndNotFollowed(t *testing.T) {
 				testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()},
 					Args: []string{"--report", report}})
 			if res.Code != runner.ExitOK {
-				t.Fatalf("exit %d\n%s", res.Code, tail(res.Stderr))
+				t.Fatalf("exit %d\n%s", res.Code, testbin.Tail(res.Stderr, 3000))
 			}
 			for _, p := range paths {
 				fi, err := os.Lstat(p)
@@ -122,10 +122,10 @@ func TestUntrustedCertificateFailsAtOnce(t *testing.T) {
 		testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": srv.URL}})
 
 	if res.Code != runner.ExitAuth {
-		t.Errorf("exit %d, want %d\n%s", res.Code, runner.ExitAuth, tail(res.Stderr))
+		t.Errorf("exit %d, want %d\n%s", res.Code, runner.ExitAuth, testbin.Tail(res.Stderr, 3000))
 	}
 	if !strings.Contains(res.Stderr, "certificate signed by an unknown authority") {
-		t.Errorf("the error does not name the certificate problem:\n%s", tail(res.Stderr))
+		t.Errorf("the error does not name the certificate problem:\n%s", testbin.Tail(res.Stderr, 3000))
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections to the endpoint, want 1 (a certificate problem is not retried)", n)

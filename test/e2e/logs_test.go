@@ -46,7 +46,7 @@ func TestJSONLogsAreJSONOnly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res := testbin.Sync(t, tc.spec, testbin.SyncOptions{Env: env, Args: tc.args})
 			if res.Code != 0 {
-				t.Fatalf("exit %d\n%s", res.Code, tail(res.Stderr))
+				t.Fatalf("exit %d\n%s", res.Code, testbin.Tail(res.Stderr, 3000))
 			}
 			lines := strings.Split(strings.TrimRight(res.Stderr, "\n"), "\n")
 			for i, line := range lines {
@@ -56,7 +56,7 @@ func TestJSONLogsAreJSONOnly(t *testing.T) {
 				}
 			}
 			if !strings.Contains(res.Stderr, tc.want) {
-				t.Errorf("no line with %s in:\n%s", tc.want, tail(res.Stderr))
+				t.Errorf("no line with %s in:\n%s", tc.want, testbin.Tail(res.Stderr, 3000))
 			}
 			testbin.AssertNoSecret(t, res, apiKey)
 			testbin.AssertNoSecret(t, res, "PRIVATE KEY")

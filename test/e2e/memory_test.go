@@ -31,7 +31,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 		Watch: sampler.start,
 	})
 	if res.Code != 0 {
-		t.Fatalf("exit %d\n%s", res.Code, tail(res.Stderr))
+		t.Fatalf("exit %d\n%s", res.Code, testbin.Tail(res.Stderr, 3000))
 	}
 	if res.Report.UsersSent != memoryRows || !res.Report.Balanced() {
 		t.Fatalf("report: %+v", res.Report.Report)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/test/emutest"
+	"github.com/brazesync/brazesync/test/testbin"
 )
 
 // TestSIGKILLLeavesNoOrphans: kill -9 of `brazesync sync` mid-run takes its plugins with it. Two
@@ -96,7 +97,7 @@ func TestPluginsGetNoSecrets(t *testing.T) {
 	}
 	code, rep := s.wait(time.Minute)
 	if code != 0 || rep.UsersSent != 3_000 {
-		t.Fatalf("exit %d, %d users sent: the key did not reach the destination?\n%s", code, rep.UsersSent, tail(s.stderr.String()))
+		t.Fatalf("exit %d, %d users sent: the key did not reach the destination?\n%s", code, rep.UsersSent, testbin.Tail(s.stderr.String(), 3000))
 	}
 	for name, b := range environs {
 		vars := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")

@@ -80,7 +80,7 @@ func (s *liveSync) wait(bound time.Duration) (int, *runner.RunReport) {
 	case <-time.After(bound):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
-		s.t.Fatalf("brazesync still running after %s; stderr:\n%s", bound, tail(s.stderr.String()))
+		s.t.Fatalf("brazesync still running after %s; stderr:\n%s", bound, testbin.Tail(s.stderr.String(), 3000))
 	}
 	code := 0
 	var ee *exec.ExitError
@@ -91,7 +91,7 @@ func (s *liveSync) wait(bound time.Duration) (int, *runner.RunReport) {
 	}
 	b, err := os.ReadFile(filepath.Join(s.dir, "report.json"))
 	if err != nil {
-		s.t.Fatalf("no report: %v\n%s", err, tail(s.stderr.String()))
+		s.t.Fatalf("no report: %v\n%s", err, testbin.Tail(s.stderr.String(), 3000))
 	}
 	var rep runner.RunReport
 	if err := json.Unmarshal(b, &rep); err != nil {
@@ -107,11 +107,11 @@ func (s *liveSync) waitFor(what string, cond func() bool) {
 	for !cond() {
 		select {
 		case <-s.exited:
-			s.t.Fatalf("brazesync exited before %s:\n%s", what, tail(s.stderr.String()))
+			s.t.Fatalf("brazesync exited before %s:\n%s", what, testbin.Tail(s.stderr.String(), 3000))
 		default:
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("no %s within a minute:\n%s", what, tail(s.stderr.String()))
+			s.t.Fatalf("no %s within a minute:\n%s", what, testbin.Tail(s.stderr.String(), 3000))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -67,7 +67,7 @@ func TestQuickstartSpecEndToEnd(t *testing.T) {
 	// The plugin's structured log lines reach the runner's log, fields and level kept.
 	if !strings.Contains(res.Stderr, `"message":"mapped table"`) || !strings.Contains(res.Stderr, `"key_column":"user_id"`) ||
 		!strings.Contains(res.Stderr, `"destination":"braze"`) {
-		t.Errorf("the destination plugin's log line is not in the runner's log:\n%s", tail(res.Stderr))
+		t.Errorf("the destination plugin's log line is not in the runner's log:\n%s", testbin.Tail(res.Stderr, 3000))
 	}
 	testbin.AssertNoSecret(t, res, key)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/brazesync/brazesync/plugin/emulator/brazeemu"
 	"github.com/brazesync/brazesync/plugin/runner"
 	"github.com/brazesync/brazesync/test/emutest"
+	"github.com/brazesync/brazesync/test/testbin"
 )
 
 // concurrency is the destination's in the signal tests: at most this many requests are on the wire
@@ -66,7 +67,7 @@ func TestSignalStopsNewRequests(t *testing.T) {
 			t.Logf("requests at the signal %d, at the end %d; report: read %d sent %d rejected %v", atSignal, after,
 				rep.RowsRead, rep.UsersSent, rep.RowsRejected)
 			if code != runner.ExitCancelled || rep.Status != "cancelled" {
-				t.Errorf("exit %d status %s, want %d cancelled\n%s", code, rep.Status, runner.ExitCancelled, tail(s.stderr.String()))
+				t.Errorf("exit %d status %s, want %d cancelled\n%s", code, rep.Status, runner.ExitCancelled, testbin.Tail(s.stderr.String(), 3000))
 			}
 			if after-atSignal > concurrency {
 				t.Errorf("%d requests started after the signal (at most %d were on the wire)", after-atSignal, concurrency)
@@ -96,7 +97,7 @@ func TestSignalDeadlineAbortsRequestsInFlight(t *testing.T) {
 	code, rep := s.wait(time.Minute)
 
 	if code != runner.ExitCancelled || rep.Status != "cancelled" {
-		t.Errorf("exit %d status %s, want %d cancelled\n%s", code, rep.Status, runner.ExitCancelled, tail(s.stderr.String()))
+		t.Errorf("exit %d status %s, want %d cancelled\n%s", code, rep.Status, runner.ExitCancelled, testbin.Tail(s.stderr.String(), 3000))
 	}
 	if n := emu.Stats().Requests - atSignal; n > concurrency {
 		t.Errorf("%d requests started after the signal", n)
@@ -125,7 +126,7 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 	code, rep := s.wait(time.Minute) // far below the hour the first signal alone would wait
 
 	if code != runner.ExitCancelled || rep.Status != "cancelled" {
-		t.Errorf("exit %d status %s, want %d cancelled\n%s", code, rep.Status, runner.ExitCancelled, tail(s.stderr.String()))
+		t.Errorf("exit %d status %s, want %d cancelled\n%s", code, rep.Status, runner.ExitCancelled, testbin.Tail(s.stderr.String(), 3000))
 	}
 	if rep.UsersSent != 0 {
 		t.Errorf("%d users counted as sent, though no request was ever answered", rep.UsersSent)

@@ -109,7 +109,7 @@ func killAndRerun(t *testing.T, data string, at int64, events []eventRow, purcha
 	deadline := time.Now().Add(3 * time.Minute)
 	for s := emu.Stats(); s.Events+s.Purchases < at; s = emu.Stats() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the run did not get to %d objects: %+v\n%s", at, s, tail(r.Stderr.String(), 3000))
+			t.Fatalf("the run did not get to %d objects: %+v\n%s", at, s, testbin.Tail(r.Stderr.String(), 3000))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -37,20 +37,13 @@ func sync(t *testing.T, emu *brazeemu.Emulator, spec string, want int) testbin.R
 	t.Helper()
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: env(emu)})
 	if res.Code != want {
-		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, tail(res.Stderr, 4000))
+		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, testbin.Tail(res.Stderr, 4000))
 	}
 	if res.Report == nil || !res.Report.Balanced() {
 		t.Fatalf("report missing or unbalanced: %+v", res.Report)
 	}
 	testbin.AssertNoSecret(t, res, apiKey)
 	return res
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // deadLetters reads a run's dead-letter file.

@@ -157,10 +157,10 @@ func TestCorpusNothingWrongReachesBraze(t *testing.T) {
 	res := testbin.Sync(t, testbin.Spec(filesSource(files), testbin.BrazeDestination("CORPUS", "rate_limit: -1")),
 		testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": key, "BRAZE_ENDPOINT": emu.URL()}})
 	if res.Code != 0 {
-		t.Fatalf("exit %d\n%s", res.Code, tail(res.Stderr))
+		t.Fatalf("exit %d\n%s", res.Code, testbin.Tail(res.Stderr, 4000))
 	}
 	if strings.Contains(res.Stderr, "panic") {
-		t.Errorf("a plugin panicked:\n%s", tail(res.Stderr))
+		t.Errorf("a plugin panicked:\n%s", testbin.Tail(res.Stderr, 4000))
 	}
 	dead := readDeadLetters(t, filepath.Join(res.Dir, "dead.jsonl"))
 	profiles := map[string]brazeemu.Profile{}
@@ -354,11 +354,4 @@ func readDeadLetters(t *testing.T, path string) map[string]map[int]deadLetter {
 		out[d.Table][d.Row] = d
 	}
 	return out
-}
-
-func tail(s string) string {
-	if len(s) > 4000 {
-		return "…" + s[len(s)-4000:]
-	}
-	return s
 }

@@ -146,10 +146,10 @@ func TestExitCodesByCause(t *testing.T) {
 			}
 			res := testbin.Sync(t, testbin.Spec(src, testbin.BrazeDestination("EXIT", append([]string{"concurrency: 2"}, tc.dest...)...)), opts)
 			if res.Code != tc.code {
-				t.Errorf("exit %d, want %d\n%s", res.Code, tc.code, tail(res.Stderr))
+				t.Errorf("exit %d, want %d\n%s", res.Code, tc.code, testbin.Tail(res.Stderr, 4000))
 			}
 			if !strings.Contains(res.Stderr, tc.message) {
-				t.Errorf("the log does not say %q:\n%s", tc.message, tail(res.Stderr))
+				t.Errorf("the log does not say %q:\n%s", tc.message, testbin.Tail(res.Stderr, 4000))
 			}
 			checkEndedEarly(t, res)
 			for _, secret := range []string{brazeKey, sfPassword, lookerSecret} {

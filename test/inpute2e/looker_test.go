@@ -46,7 +46,7 @@ spec:
 	res := testbin.Sync(t, testbin.Spec(src, testbin.BrazeDestination("LOOKER", "rate_limit: -1")),
 		testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": brazeKey, "BRAZE_ENDPOINT": braze.URL(), "LOOKER_SECRET": lookerSecret}})
 	if res.Code != 0 {
-		t.Fatalf("exit %d\n%s", res.Code, tail(res.Stderr))
+		t.Fatalf("exit %d\n%s", res.Code, testbin.Tail(res.Stderr, 4000))
 	}
 	var runs []string
 	for _, r := range lk.Requests() {

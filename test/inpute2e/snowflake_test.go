@@ -58,7 +58,7 @@ func TestSnowflakeObjectNullMembers(t *testing.T) {
 		testbin.BrazeDestination("SF", "rate_limit: -1"))
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: map[string]string{"BRAZE_API_KEY": brazeKey, "BRAZE_ENDPOINT": braze.URL()}})
 	if res.Code != 0 {
-		t.Fatalf("exit %d\n%s", res.Code, tail(res.Stderr))
+		t.Fatalf("exit %d\n%s", res.Code, testbin.Tail(res.Stderr, 4000))
 	}
 	rep := res.Report
 	if rep.RowsRead != rows || rep.UsersSent != rows || rep.Rejected() != 0 || !rep.Balanced() {

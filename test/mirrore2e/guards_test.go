@@ -67,7 +67,7 @@ func TestMirrorGuardsRemoveNobody(t *testing.T) {
 			Env: map[string]string{"BRAZE_API_KEY": apiKey, "BRAZE_ENDPOINT": emu.URL(), "BRAZESYNC_TEST_SOURCE_PANIC_AFTER_ROWS": "500"}})
 		rep := res.Report
 		if res.Code != runner.ExitPlugin || rep == nil {
-			t.Fatalf("exit %d, want %d\n%s", res.Code, runner.ExitPlugin, tail(res.Stderr, 2000))
+			t.Fatalf("exit %d, want %d\n%s", res.Code, runner.ExitPlugin, testbin.Tail(res.Stderr, 2000))
 		}
 		if rep.UsersRemoved != 0 || rep.RemovalsRefused["source_error"] < guardUsers/2 || countFlagged(emu) != guardUsers {
 			t.Fatalf("removed %d, refused %v, %d still flagged", rep.UsersRemoved, rep.RemovalsRefused, countFlagged(emu))
@@ -87,7 +87,7 @@ func TestMirrorGuardsRemoveNobody(t *testing.T) {
 		res := testbin.Sync(t, spec(testbin.Dir(t), changed), testbin.SyncOptions{Env: env(emu), Watch: signalAfter(emu, base+4)})
 		rep := res.Report
 		if res.Code != runner.ExitCancelled || rep == nil {
-			t.Fatalf("exit %d, want %d\n%s", res.Code, runner.ExitCancelled, tail(res.Stderr, 2000))
+			t.Fatalf("exit %d, want %d\n%s", res.Code, runner.ExitCancelled, testbin.Tail(res.Stderr, 2000))
 		}
 		departed := int64(guardUsers / 10)
 		if rep.UsersRemoved != 0 || rep.RemovalsRefused["run_cancelled"] != departed || countFlagged(emu) != guardUsers {
@@ -107,7 +107,7 @@ func TestMirrorGuardsRemoveNobody(t *testing.T) {
 		}
 		for _, want := range []string{"1200 of the 2000 users flagged before", "max_removal_ratio 0.5", "--allow-mass-removal"} {
 			if !strings.Contains(res.Stderr, want) {
-				t.Errorf("stderr does not say %q:\n%s", want, tail(res.Stderr, 2000))
+				t.Errorf("stderr does not say %q:\n%s", want, testbin.Tail(res.Stderr, 2000))
 			}
 		}
 		res = runSync(t, emu, spec(testbin.Dir(t), kept), 0, "--allow-mass-removal")
@@ -129,7 +129,7 @@ func TestMirrorSignalDuringRemovals(t *testing.T) {
 	res := testbin.Sync(t, spec(testbin.Dir(t), stayers(all)), testbin.SyncOptions{Env: env(emu), Watch: signalAfter(emu, base.Requests+1+3)})
 	rep := res.Report
 	if res.Code != runner.ExitCancelled || rep == nil {
-		t.Fatalf("exit %d, want %d\n%s", res.Code, runner.ExitCancelled, tail(res.Stderr, 2000))
+		t.Fatalf("exit %d, want %d\n%s", res.Code, runner.ExitCancelled, testbin.Tail(res.Stderr, 2000))
 	}
 	removed := rep.UsersRemoved
 	departed := int64(guardUsers / 10)

@@ -73,20 +73,13 @@ func runSync(t *testing.T, emu *brazeemu.Emulator, spec string, want int, args .
 	t.Helper()
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: env(emu), Args: args})
 	if res.Code != want {
-		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, tail(res.Stderr, 3000))
+		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, testbin.Tail(res.Stderr, 3000))
 	}
 	if res.Report == nil || !res.Report.Balanced() {
 		t.Fatalf("report missing or unbalanced: %+v", res.Report)
 	}
 	testbin.AssertNoSecret(t, res, apiKey)
 	return res
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // labels is the user's looker_export array.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brazesync/brazesync/destination/state"
+	"github.com/brazesync/brazesync/test/testbin"
 )
 
 // TestConcurrentRunsOnOneStateFolder: while one run holds a state folder, a second run on it is
@@ -26,13 +27,13 @@ func TestConcurrentRunsOnOneStateFolder(t *testing.T) {
 	second := sync(t, emu, specFor(file, stateDir, "rate_limit: -1"), 2)
 	want := fmt.Sprintf("in use by run %s (pid %d", holder.RunID, holder.PID)
 	if !strings.Contains(second.Stderr, want) {
-		t.Fatalf("the refused run does not say %q:\n%s", want, tail(second.Stderr, 2000))
+		t.Fatalf("the refused run does not say %q:\n%s", want, testbin.Tail(second.Stderr, 2000))
 	}
 	if second.Report == nil || second.Report.Requests != 0 || second.Report.UsersSent != 0 {
 		t.Errorf("the refused run sent requests: %+v", second.Report)
 	}
 	if code := first.Wait(t, 2*time.Minute); code != 0 {
-		t.Fatalf("the first run exited %d:\n%s", code, tail(first.Stderr.String(), 2000))
+		t.Fatalf("the first run exited %d:\n%s", code, testbin.Tail(first.Stderr.String(), 2000))
 	}
 	if rep := first.Report(t); rep.UsersSent != 1500 || rep.RunID != holder.RunID {
 		t.Fatalf("first run: %d users sent, run id %s, holder %+v", rep.UsersSent, rep.RunID, holder)
@@ -104,7 +105,7 @@ func TestDamagedStateFolderIsRefused(t *testing.T) {
 			res := sync(t, emu, spec, 2)
 			after := emu.Stats()
 			if !strings.Contains(res.Stderr, "damaged") || !strings.Contains(res.Stderr, "move the folder away") {
-				t.Fatalf("no clear error:\n%s", tail(res.Stderr, 2000))
+				t.Fatalf("no clear error:\n%s", testbin.Tail(res.Stderr, 2000))
 			}
 			if after.ObjectsReceived != before.ObjectsReceived {
 				t.Fatalf("%d objects sent with a damaged state", after.ObjectsReceived-before.ObjectsReceived)

@@ -69,19 +69,12 @@ func sync(t *testing.T, emu *brazeemu.Emulator, spec string, want int, args ...s
 	t.Helper()
 	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: env(emu), Args: args})
 	if res.Code != want {
-		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, tail(res.Stderr, 3000))
+		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, testbin.Tail(res.Stderr, 3000))
 	}
 	if want == 0 && (res.Report == nil || !res.Report.Balanced()) {
 		t.Fatalf("report missing or unbalanced: %+v", res.Report)
 	}
 	return res
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // start runs brazesync sync on spec in a new process group and returns at once.

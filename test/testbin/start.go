@@ -59,8 +59,7 @@ func (s *Started) Wait(t testing.TB, timeout time.Duration) int {
 		}
 		return 0
 	case <-time.After(timeout):
-		log := s.Stderr.String()
-		t.Fatalf("brazesync still running after %s\n%s", timeout, log[max(0, len(log)-2000):])
+		t.Fatalf("brazesync still running after %s\n%s", timeout, Tail(s.Stderr.String(), 2000))
 	}
 	return -1
 }

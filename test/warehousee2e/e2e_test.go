@@ -100,7 +100,7 @@ func (w *world) mustSync(spec string) testbin.Result {
 	w.t.Helper()
 	res := w.sync(spec)
 	if res.Code != 0 || res.Report == nil {
-		w.t.Fatalf("brazesync sync: exit %d\n%s", res.Code, tail(res.Stderr))
+		w.t.Fatalf("brazesync sync: exit %d\n%s", res.Code, testbin.Tail(res.Stderr, 4000))
 	}
 	if !res.Report.Balanced() {
 		w.t.Errorf("report does not add up: %+v", res.Report.Report)
@@ -164,13 +164,6 @@ func errorLine(stderr string) string {
 		}
 	}
 	return ""
-}
-
-func tail(s string) string {
-	if len(s) > 4000 {
-		return "…" + s[len(s)-4000:]
-	}
-	return s
 }
 
 // TestSecondMachineSendsNothing: the same spec run from two folders, each with an empty state_dir:
@@ -271,7 +264,7 @@ func TestKilledRunIsResentFromAnotherFolder(t *testing.T) {
 
 	refused := w.sync(w.spec(false))
 	if refused.Code != runner.ExitConfig || !strings.Contains(refused.Stderr, "in use by run "+holder) {
-		t.Fatalf("a run during the killed run's lock: exit %d, want a refusal naming run %s:\n%s", refused.Code, holder, tail(refused.Stderr))
+		t.Fatalf("a run during the killed run's lock: exit %d, want a refusal naming run %s:\n%s", refused.Code, holder, testbin.Tail(refused.Stderr, 4000))
 	}
 	if got := w.objects() - before - delivered; got != 0 {
 		t.Fatalf("the refused run sent %d objects", got)
@@ -310,7 +303,7 @@ func TestConcurrentRunIsRefused(t *testing.T) {
 	t.Logf("refused with exit %d: %s", refused.Code, errorLine(refused.Stderr))
 	for _, want := range []string{"in use by run " + run, "on " + host} {
 		if !strings.Contains(refused.Stderr, want) {
-			t.Errorf("the refusal does not say %q:\n%s", want, tail(refused.Stderr))
+			t.Errorf("the refusal does not say %q:\n%s", want, testbin.Tail(refused.Stderr, 4000))
 		}
 	}
 	select {
@@ -319,7 +312,7 @@ func TestConcurrentRunIsRefused(t *testing.T) {
 		t.Fatal("the first run did not finish")
 	}
 	if holder.err != nil {
-		t.Fatalf("the first run failed: %v\n%s", holder.err, tail(holder.stderr.String()))
+		t.Fatalf("the first run failed: %v\n%s", holder.err, testbin.Tail(holder.stderr.String(), 4000))
 	}
 	if got := w.objects(); got != int64(w.users) {
 		t.Errorf("Braze got %d objects, want %d: the refused run sent none", got, w.users)
@@ -359,7 +352,7 @@ func TestPushdownReadsOnlyChangedRows(t *testing.T) {
 		t.Errorf("an unchanged re-sync read %d rows and sent %d objects, want 0 and 0", d.RowsRead, w.objects()-int64(w.users))
 	}
 	if !strings.Contains(res.Stderr, `"rows_held_back":1000`) {
-		t.Errorf("the source does not log the rows it held back:\n%s", tail(res.Stderr))
+		t.Errorf("the source does not log the rows it held back:\n%s", testbin.Tail(res.Stderr, 4000))
 	}
 	if _, err := w.sf.DB().Exec(`UPDATE WH_USERS SET VISITS = VISITS + 1 WHERE ID IN ('wh_00003', 'wh_00500', 'wh_00999')`); err != nil {
 		t.Fatal(err)
