@@ -35,15 +35,7 @@ func specFor(dataDir, stateDir string, extra ...string) string {
 // balanced report; the secret never appears in what the run leaves.
 func sync(t *testing.T, emu *brazeemu.Emulator, spec string, want int) testbin.Result {
 	t.Helper()
-	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: env(emu)})
-	if res.Code != want {
-		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, testbin.Tail(res.Stderr, 4000))
-	}
-	if res.Report == nil || !res.Report.Balanced() {
-		t.Fatalf("report missing or unbalanced: %+v", res.Report)
-	}
-	testbin.AssertNoSecret(t, res, apiKey)
-	return res
+	return testbin.SyncExpect(t, spec, testbin.SyncOptions{Env: env(emu)}, want, apiKey)
 }
 
 // deadLetters reads a run's dead-letter file.

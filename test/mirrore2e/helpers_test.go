@@ -71,15 +71,7 @@ func env(emu *brazeemu.Emulator) map[string]string {
 // runSync runs brazesync to its end and fails the test unless it exits with want.
 func runSync(t *testing.T, emu *brazeemu.Emulator, spec string, want int, args ...string) testbin.Result {
 	t.Helper()
-	res := testbin.Sync(t, spec, testbin.SyncOptions{Env: env(emu), Args: args})
-	if res.Code != want {
-		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, testbin.Tail(res.Stderr, 3000))
-	}
-	if res.Report == nil || !res.Report.Balanced() {
-		t.Fatalf("report missing or unbalanced: %+v", res.Report)
-	}
-	testbin.AssertNoSecret(t, res, apiKey)
-	return res
+	return testbin.SyncExpect(t, spec, testbin.SyncOptions{Env: env(emu), Args: args}, want, apiKey)
 }
 
 // labels is the user's looker_export array.

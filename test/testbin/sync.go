@@ -113,3 +113,18 @@ func AssertNoSecret(t testing.TB, res Result, secret string) {
 		}
 	}
 }
+
+// SyncExpect is Sync that fails the test unless the run exits with want, leaves a balanced report,
+// and shows secret nowhere in its output or files.
+func SyncExpect(t testing.TB, spec string, opts SyncOptions, want int, secret string) Result {
+	t.Helper()
+	res := Sync(t, spec, opts)
+	if res.Code != want {
+		t.Fatalf("brazesync sync exited %d, want %d\nstderr:\n%s", res.Code, want, Tail(res.Stderr, 4000))
+	}
+	if res.Report == nil || !res.Report.Balanced() {
+		t.Fatalf("report missing or unbalanced: %+v", res.Report)
+	}
+	AssertNoSecret(t, res, secret)
+	return res
+}
