@@ -87,6 +87,9 @@ type rowUpdate struct {
 	flag  bool         // the object carries the export flag
 	// absent: the user has no record, and the run has committed none for it (see state.Update.New).
 	absent bool
+	// entry is the user's pending entry when the row was diffed (nil: none), for placed: nothing
+	// drops entries between a row's diff and its placing.
+	entry *pendingUser
 }
 
 // openState opens the state folder, read-only for a dry run (which commits nothing); with diff off
@@ -186,7 +189,8 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	if !found {
 		d.rec.Attrs, d.rec.Flagged = d.rec.Attrs[:0], false
 	}
-	p := d.pending[string(key.text)]
+	entry := d.pending[string(key.text)]
+	p := entry
 	if p != nil && !p.live() {
 		p = nil
 	}
@@ -221,7 +225,7 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	if len(w.upd) == 0 && !flag {
 		return nil, u, 0, false, nil
 	}
-	return out, rowUpdate{d: d, attrs: w.upd, flag: flag, absent: absent}, points + int64(len(w.upd)), true, nil
+	return out, rowUpdate{d: d, attrs: w.upd, flag: flag, absent: absent, entry: entry}, points + int64(len(w.upd)), true, nil
 }
 
 // lookupRow is lookup for a row about to be diffed: in a namespace that was empty, a user the run
@@ -365,7 +369,7 @@ func (d *tableDiff) placed(key userKey, u rowUpdate, newObject bool) *pendingUse
 			d.fresh.add(key.hash)
 		}
 	}
-	p := d.pending[string(key.text)]
+	p := u.entry
 	switch {
 	case p == nil:
 		if n := len(d.free); n > 0 {
