@@ -205,7 +205,7 @@ func (r *Report) Summary() string {
 		fmt.Fprintf(&b, "  diff:           %d attributes unchanged, %d data points saved\n", r.AttributesUnchanged, r.DataPointsSaved)
 	}
 	if r.StateDir != "" {
-		fmt.Fprintf(&b, "  state:          %s (%s on disk)\n", r.StateDir, byteSize(r.StateBytes))
+		fmt.Fprintf(&b, "  state:          %s (%s on disk)\n", r.StateDir, ByteSize(r.StateBytes))
 	}
 	r.removalSummary(&b)
 	fmt.Fprintf(&b, "  duration:       %.2fs (%.0f rows/s)\n", r.DurationSeconds, r.RowsPerSecond)
@@ -255,8 +255,8 @@ func (r *Report) Merge(o *Report) {
 	r.mergeEvents(o)
 }
 
-// byteSize renders n bytes for people: 512 B, 3.4 MB.
-func byteSize(n uint64) string {
+// ByteSize renders n bytes for people: 512 B, 3.4 MB.
+func ByteSize(n uint64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))

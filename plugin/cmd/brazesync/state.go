@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/brazesync/brazesync/destination"
+	"github.com/brazesync/brazesync/destination/report"
 	"github.com/brazesync/brazesync/destination/state"
 	"github.com/brazesync/brazesync/plugin/runner"
 )
@@ -186,7 +187,7 @@ func showState(ctx context.Context, folders []stateFolder) ([]shownFolder, error
 
 func printState(w io.Writer, shown []shownFolder) {
 	for _, s := range shown {
-		fmt.Fprintf(w, "destination %s: state_dir %s (%s on disk)\n", s.Destination, s.StateDir, sizeOf(s.DiskBytes))
+		fmt.Fprintf(w, "destination %s: state_dir %s (%s on disk)\n", s.Destination, s.StateDir, report.ByteSize(s.DiskBytes))
 		if s.Note != "" {
 			fmt.Fprintf(w, "  %s\n", s.Note)
 		}
@@ -201,7 +202,7 @@ func printState(w io.Writer, shown []shownFolder) {
 				last = fmt.Sprintf("%s at %s", t.LastRun, time.Unix(t.LastCommit, 0).UTC().Format(time.RFC3339))
 			}
 			fmt.Fprintf(w, "  table %s (%s, %s, %s): %d users, %d flagged; attributes %s; last run %s; %s\n",
-				ns.Table, ns.KeyKind, flag, ns.Endpoint, t.Users, t.Flagged, strings.Join(t.Attributes, ", "), last, sizeOf(t.DiskBytes))
+				ns.Table, ns.KeyKind, flag, ns.Endpoint, t.Users, t.Flagged, strings.Join(t.Attributes, ", "), last, report.ByteSize(t.DiskBytes))
 		}
 	}
 }
@@ -218,16 +219,4 @@ func resetState(ctx context.Context, f stateFolder, table string) ([]state.Names
 		err = cerr
 	}
 	return gone, err
-}
-
-func sizeOf(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
