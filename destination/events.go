@@ -360,14 +360,7 @@ func (w *Writer) sendEvents(b *batch, body []byte) {
 // acceptEvents counts a successful request: objects listed in errors[] (by input_array and index)
 // were not recorded and are forgotten and dead-lettered; the others are sent.
 func (w *Writer) acceptEvents(b *batch, res brazeapi.EventResult) {
-	failed := make([]string, b.len())
-	minor := map[string]int64{}
-	for _, e := range res.Errors {
-		minor[e.Type]++
-		if e.InputArray == b.ev.array && e.Index >= 0 && e.Index < b.len() && failed[e.Index] == "" {
-			failed[e.Index] = e.Type
-		}
-	}
+	failed, minor := objectErrors(b, res.Errors)
 	err := w.mark(b, func(i int) state.EventStatus {
 		if failed[i] != "" {
 			return state.EventUnknown

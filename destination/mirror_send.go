@@ -232,14 +232,7 @@ func (w *Writer) stopWorkers(ctx context.Context) {
 // were not applied and are dead-lettered with Braze's reason; the others are committed as
 // FlagClear (commitAccepted) and counted as removed.
 func (w *Writer) acceptRemovals(b *batch, res brazeapi.Result) {
-	failed := make([]string, b.len())
-	minor := map[string]int64{}
-	for _, e := range res.Errors {
-		minor[e.Type]++
-		if e.InputArray == "attributes" && e.Index >= 0 && e.Index < b.len() && failed[e.Index] == "" {
-			failed[e.Index] = e.Type
-		}
-	}
+	failed, minor := objectErrors(b, res.Errors)
 	if err := w.commitAccepted(b, failed); err != nil {
 		w.setFatal(err) // Braze removed the label but the state does not say so: stop (see accept)
 	}

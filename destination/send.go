@@ -108,15 +108,8 @@ func (w *Writer) accept(b *batch, res brazeapi.Result) {
 		w.acceptRemovals(b, res) // mirror mode: no row behind these objects (mirror_send.go)
 		return
 	}
-	failed := make([]string, b.len())
-	minor := map[string]int64{}
+	failed, minor := objectErrors(b, res.Errors)
 	var nFailed int64
-	for _, e := range res.Errors {
-		minor[e.Type]++
-		if e.InputArray == "attributes" && e.Index >= 0 && e.Index < b.len() && failed[e.Index] == "" {
-			failed[e.Index] = e.Type
-		}
-	}
 	if err := w.commitAccepted(b, failed); err != nil {
 		// Braze applied these users but the state does not say so: the next run sends them again,
 		// which is safe; going on would pile up more such users, so the run stops here.
@@ -145,6 +138,20 @@ func (w *Writer) accept(b *batch, res brazeapi.Result) {
 			r.MinorErrors[k] += v
 		}
 	})
+}
+
+// objectErrors reads Braze's errors[] for a batch: failed[i] is the error type of the batch's
+// object i (by input_array and index; "" when it was applied), and minor counts every error by
+// type, the legacy plain-string ones included.
+func objectErrors(b *batch, errs []brazeapi.ObjectError) (failed []string, minor map[string]int64) {
+	failed, minor = make([]string, b.len()), map[string]int64{}
+	for _, e := range errs {
+		minor[e.Type]++
+		if e.InputArray == b.inputArray() && e.Index >= 0 && e.Index < b.len() && failed[e.Index] == "" {
+			failed[e.Index] = e.Type
+		}
+	}
+	return failed, minor
 }
 
 // abandon dead-letters a batch that will not be sent, and releases it.
