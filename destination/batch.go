@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/brazesync/brazesync/destination/brazeapi"
 	"github.com/brazesync/brazesync/destination/state"
 )
 
@@ -78,6 +79,10 @@ type batch struct {
 	body        []byte      // set by finish
 	removal     bool        // mirror mode: every object removes the label from a user who left (mirror_send.go)
 	ev          *eventTable // an events or purchases table's request (events.go); nil for attributes
+	// accepted is Braze's successful answer to the batch's request, set by send for record to
+	// commit and count (&answer; nil when send already accounted for every row).
+	accepted *brazeapi.Result
+	answer   brazeapi.Result
 }
 
 var batchPool = sync.Pool{New: func() any {
@@ -86,7 +91,7 @@ var batchPool = sync.Pool{New: func() any {
 
 func newBatch(table string, diff *tableDiff) *batch {
 	b := batchPool.Get().(*batch)
-	b.table, b.diff, b.removal, b.ev = table, diff, false, nil
+	b.table, b.diff, b.removal, b.ev, b.accepted = table, diff, false, nil, nil
 	b.arena = b.arena[:0]
 	b.upd = b.upd[:0]
 	b.committedAt = 0

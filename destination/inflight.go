@@ -7,9 +7,10 @@ import (
 
 // inflight is the set of users with a request queued or on the wire. /users/track is asynchronous and
 // two overlapping requests for one user can be applied in either order (docs/braze-api.md §3.4), so a
-// user's next object is only dispatched once the previous request for that user has ended. The set
-// holds at most (queue + workers) × batch_size keys: memory is bounded by configuration, not by the
-// run.
+// user's next object is only dispatched once the previous request for that user has ended and its
+// answer is recorded. The set holds at most (queue + 2 × workers) × batch_size keys (a worker's
+// batch on the wire and its previous one being recorded): memory is bounded by configuration, not
+// by the run.
 //
 // Users are identified by the hash of their key (userKey). Two users whose hashes collide count as
 // one: the second waits for the first's request to end, which delays it but can never put two

@@ -9,16 +9,41 @@ import (
 	"github.com/brazesync/brazesync/destination/report"
 )
 
-// work sends batches until the queue closes.
+// work sends batches until the queue closes. Each worker has a second goroutine that records the
+// answers: committing what Braze accepted waits for the state's log to reach the disk (and for
+// other answers to share that write), and the worker sends its next request meanwhile. So a worker
+// holds at most two batches — one on the wire, one being recorded — and the state's durability
+// costs the run no requests' worth of time.
 func (w *Writer) work() {
 	defer w.wg.Done()
+	answers := make(chan *batch) // unbuffered: at most one batch waits to be recorded per worker
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for b := range answers {
+			w.record(b)
+		}
+	}()
 	for b := range w.queue {
 		w.send(b)
-		w.answered(b)
-		w.eventsAnswered(b)
-		w.flight.release(b)
-		b.release()
+		answers <- b
 	}
+	close(answers)
+	<-recorded
+}
+
+// record ends a sent batch: an accepted answer is committed and counted (accept), then the batch's
+// users leave the pending and in-flight sets, in that order, so that the next object for a user is
+// diffed against, and dispatched after, the state that records this one.
+func (w *Writer) record(b *batch) {
+	if b.accepted != nil {
+		w.accept(b, *b.accepted)
+		b.accepted = nil
+	}
+	w.answered(b)
+	w.eventsAnswered(b)
+	w.flight.release(b)
+	b.release()
 }
 
 // send delivers one batch and accounts for each of its rows.
@@ -42,7 +67,8 @@ func (w *Writer) send(b *batch) {
 		w.failBatch(b, res, err)
 		return
 	}
-	w.accept(b, res)
+	b.answer = res
+	b.accepted = &b.answer // recorded (committed, counted) by the worker's record goroutine
 }
 
 // countAttempts adds one request's tries to the report.
