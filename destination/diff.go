@@ -45,8 +45,7 @@ type tableDiff struct {
 
 	// pending is the writer goroutine's alone: workers reach a user's entry only through the
 	// objects that carry it (entry.pend), and only its atomic counters.
-	pending map[string]*pendingUser // by userKey.text
-	free    []*pendingUser          // entries dropped from pending, for reuse
+	pending pendingSet
 	// settled lists, in answer order, the entries whose objects have all been answered: renew
 	// drops from the front those its new view sees, instead of sweeping every entry.
 	settleMu sync.Mutex
@@ -63,9 +62,12 @@ type tableDiff struct {
 // not yet answered, and accepted ones committed after the view was opened. An entry whose objects
 // were all answered and none committed is inert: it says nothing, and goes at the next renew.
 type pendingUser struct {
-	key   string       // its key in tableDiff.pending
-	attrs []state.Attr // the latest hash placed per attribute
-	flag  bool         // an object with the export flag is among them
+	key    []byte       // userKey.text
+	hash   uint64       // userKey.hash
+	next   *pendingUser // the next entry whose key has the same hash (pendingSet)
+	listed bool         // in the pending set (false once dropped)
+	attrs  []state.Attr // the latest hash placed per attribute
+	flag   bool         // an object with the export flag is among them
 	// Set by the workers as Braze answers:
 	objects   atomic.Int32  // objects placed and not yet answered (merged rows share one)
 	committed atomic.Uint64 // a store version at or after the last commit of its objects; 0: none
@@ -153,7 +155,7 @@ func (w *Writer) diffFor(ctx context.Context, table, keyKind string) (*tableDiff
 	} else if err != nil {
 		return nil, fmt.Errorf("opening the state of table %s: %w", table, err)
 	}
-	d := &tableDiff{space: sp, names: map[string]string{}, pending: map[string]*pendingUser{}}
+	d := &tableDiff{space: sp, names: map[string]string{}, pending: newPendingSet()}
 	if sp != nil {
 		if d.mirror, err = startOf(ctx, sp, w.store); err != nil { // what mirror mode judges the run by
 			return nil, err
@@ -182,14 +184,17 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 	if err != nil || len(w.members) == 0 {
 		return nil, u, 0, false, fmt.Errorf("diffing a row: %w", errBadObject)
 	}
-	found, err := d.lookupRow(key, user)
+	found, placedBefore, err := d.lookupRow(key, user)
 	if err != nil {
 		return nil, u, 0, false, err
 	}
 	if !found {
 		d.rec.Attrs, d.rec.Flagged = d.rec.Attrs[:0], false
 	}
-	entry := d.pending[string(key.text)]
+	var entry *pendingUser
+	if placedBefore {
+		entry = d.pending.find(key)
+	}
 	p := entry
 	if p != nil && !p.live() {
 		p = nil
@@ -229,12 +234,14 @@ func (w *Writer) diffRow(d *tableDiff, key userKey, user []byte) (obj []byte, u 
 }
 
 // lookupRow is lookup for a row about to be diffed: in a namespace that was empty, a user the run
-// has not placed before has no record, and is not looked up at all.
-func (d *tableDiff) lookupRow(key userKey, user []byte) (bool, error) {
+// has not placed before has no record and no pending entry, and is not looked up at all
+// (placedBefore false).
+func (d *tableDiff) lookupRow(key userKey, user []byte) (found, placedBefore bool, err error) {
 	if d.space != nil && d.fresh != nil && !d.fresh.mayHave(key.hash) {
-		return false, d.advance()
+		return false, false, d.advance()
 	}
-	return d.lookup(user)
+	found, err = d.lookup(user)
+	return found, true, err
 }
 
 // lookup reads the user's record into d.rec through the current view, renewing it as needed.
@@ -284,20 +291,11 @@ func (d *tableDiff) renew() error {
 		// An entry placed again since it settled is pending (its next answer settles it anew), and
 		// one committed again since waits for a later view: only those this view sees go.
 		p := s.p
-		if d.pending[p.key] == p && p.objects.Load() == 0 && p.committed.Load() <= v.Version() {
-			d.drop(p)
+		if p.listed && p.objects.Load() == 0 && p.committed.Load() <= v.Version() {
+			d.pending.drop(p)
 		}
 	}
 	return nil
-}
-
-// drop removes a pending entry, keeping it for reuse. It has no object in flight, so no worker
-// touches it any more.
-func (d *tableDiff) drop(p *pendingUser) {
-	delete(d.pending, p.key)
-	p.key, p.attrs, p.flag = "", p.attrs[:0], false
-	p.committed.Store(0)
-	d.free = append(d.free, p)
 }
 
 // close releases the view.
@@ -372,13 +370,7 @@ func (d *tableDiff) placed(key userKey, u rowUpdate, newObject bool) *pendingUse
 	p := u.entry
 	switch {
 	case p == nil:
-		if n := len(d.free); n > 0 {
-			p, d.free = d.free[n-1], d.free[:n-1]
-		} else {
-			p = &pendingUser{attrs: make([]state.Attr, 0, len(u.attrs))}
-		}
-		p.key = string(key.text)
-		d.pending[p.key] = p
+		p = d.pending.add(key, len(u.attrs))
 	case !p.live():
 		p.attrs, p.flag = p.attrs[:0], false // inert: what it held was never committed
 	}

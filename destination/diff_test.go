@@ -304,7 +304,7 @@ func TestPendingStaysBoundedOnAFirstSync(t *testing.T) {
 		if d.fresh == nil {
 			t.Error("an empty namespace was not taken for one")
 		}
-		if n := len(d.pending); n > 3*viewRows {
+		if n := d.pending.len(); n > 3*viewRows {
 			t.Errorf("%d pending entries after %d distinct users, want at most %d", n, 5*viewRows, 3*viewRows)
 		}
 	}

@@ -105,7 +105,7 @@ func (w *Writer) planFor(ctx context.Context, table string, ns state.Namespace, 
 		if err != nil {
 			return nil, fmt.Errorf("opening the state of %s: %w", ns, err)
 		}
-		d = &tableDiff{space: sp, names: map[string]string{}, pending: map[string]*pendingUser{}}
+		d = &tableDiff{space: sp, names: map[string]string{}, pending: newPendingSet()}
 		if d.mirror, err = startOf(ctx, sp, w.store); err != nil {
 			return nil, err
 		}
