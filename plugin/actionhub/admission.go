@@ -11,13 +11,23 @@ import (
 	"time"
 )
 
-// acquire waits for an execution slot, QueueWait at most.
+// acquire waits for an execution slot, QueueWait at most. MaxQueued executions may wait at once;
+// one more is answered busy at once, so a flood of execute calls holds a bounded number of
+// connections and goroutines, whatever the queue wait.
 func (s *Server) acquire(ctx context.Context) error {
 	select {
 	case s.sem <- struct{}{}:
 		return nil
 	default:
 	}
+	maxQueued := s.cfg.Limits.MaxQueued
+	if s.queued.Add(1) > int64(maxQueued) {
+		s.queued.Add(-1)
+		full := &boundError{what: fmt.Sprintf("The action hub is busy: all %d execution slots are taken and %d executions wait for one",
+			cap(s.sem), maxQueued), flag: "max-queued", value: maxQueued}
+		return fmt.Errorf("%w; nothing was downloaded from Looker, so the Look can be sent again", full)
+	}
+	defer s.queued.Add(-1)
 	t := time.NewTimer(s.cfg.Limits.QueueWait)
 	defer t.Stop()
 	select {

@@ -217,6 +217,51 @@ func TestQueueWaitAndHangingUp(t *testing.T) {
 	require.True(t, res.Success, res.Message)
 }
 
+// With every slot taken and MaxQueued executions already waiting, one more execute call is
+// answered busy at once, naming --max-queued, without touching its download_url; the queued one
+// still runs once a slot frees.
+func TestQueueIsBounded(t *testing.T) {
+	e := setup(t, envOptions{rows: 30, seed: true, hub: func(c *actionhub.Config) {
+		c.Limits = actionhub.Limits{DownloadIdleTimeout: time.Hour, QueueWait: time.Hour, MaxQueued: 1}
+	}})
+	ctx, hangUp := context.WithCancel(context.Background())
+	defer hangUp() // on failure too: the hub's shutdown waits for the hanging executions
+	_, _, wait := e.startHangingCtx(t, ctx, 4)
+
+	look, _ := e.looker.Look(lookeremu.LookScenario)
+	dl, err := e.looker.DownloadURL(look.Query)
+	require.NoError(t, err)
+	queued := make(chan *lookeremu.ActionResult, 1)
+	go func() {
+		res, err := e.executeURL(context.Background(), dl, "QUEUED")
+		if err != nil {
+			t.Errorf("the queued execution: %v", err)
+		}
+		queued <- res
+	}()
+	time.Sleep(200 * time.Millisecond) // let it reach the queue
+	before := e.looker.Stats().Downloads
+	// Queued, the call would wait out the hour's queue wait: the deadline fails it instead.
+	soon, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	busy, err := e.executeURL(soon, dl, "BUSY")
+	require.NoError(t, err, "the execution beyond --max-queued was queued")
+	assert.False(t, busy.Success)
+	assert.Contains(t, busy.Message, "all 4 execution slots are taken and 1 executions wait for one (--max-queued 1)")
+	assert.Contains(t, busy.Message, "nothing was downloaded")
+	assert.Equal(t, before, e.looker.Stats().Downloads, "a busy answer leaves the download_url unused")
+
+	hangUp() // the slots free: the queued execution runs
+	wait()
+	select {
+	case res := <-queued:
+		require.NotNil(t, res)
+		require.True(t, res.Success, res.Message)
+	case <-time.After(time.Minute):
+		t.Fatal("the queued execution did not run once the slots were free")
+	}
+}
+
 // Execute bodies are read only inside a slot, MaxBodyBytes at most: six queued 100 MB bodies do
 // not sit in the hub's memory, and each is refused by size when its turn comes.
 func TestQueuedBodiesAreNotRead(t *testing.T) {

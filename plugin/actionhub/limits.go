@@ -13,6 +13,8 @@ type Limits struct {
 	// QueueWait bounds the wait for an execution slot; the execution then fails as busy, and its body
 	// (so its download_url) is never read.
 	QueueWait time.Duration
+	// MaxQueued bounds the executions waiting for a slot at once; one more fails as busy at once.
+	MaxQueued int
 	// MaxBodyBytes bounds the execute request body, read only once a slot is free. With "url"
 	// delivery the body is a few kilobytes; an inline attachment counts in full.
 	MaxBodyBytes int64
@@ -35,6 +37,7 @@ type Limits struct {
 // schedule ran; the size ones are far above what a Look with drill links produces.
 const (
 	defaultQueueWait           = 5 * time.Minute
+	defaultMaxQueued           = 64
 	defaultMaxBodyBytes        = 32 << 20
 	defaultMaxDownloadBytes    = 8 << 30
 	defaultDownloadIdleTimeout = 5 * time.Minute
@@ -50,6 +53,7 @@ const recordBytes = 4 << 20
 
 func (l *Limits) setDefaults() {
 	setDefault(&l.QueueWait, defaultQueueWait)
+	setDefault(&l.MaxQueued, defaultMaxQueued)
 	setDefault(&l.MaxBodyBytes, defaultMaxBodyBytes)
 	setDefault(&l.MaxDownloadBytes, defaultMaxDownloadBytes)
 	setDefault(&l.DownloadIdleTimeout, defaultDownloadIdleTimeout)

@@ -92,6 +92,7 @@ func (f *serveFlags) declare(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.Destination.Concurrency, "braze-concurrency", 0, "requests in flight to Braze per execution (0: destination default)")
 	l := &cfg.Limits
 	fs.DurationVar(&l.QueueWait, "queue-wait", defaultQueueWait, "longest wait for an execution slot; then the execution fails as busy")
+	fs.IntVar(&l.MaxQueued, "max-queued", defaultMaxQueued, "executions waiting for a slot at once; one more fails as busy at once")
 	fs.Int64Var(&l.MaxBodyBytes, "max-body-bytes", defaultMaxBodyBytes, "largest execute request body, inline attachment included")
 	fs.Int64Var(&l.MaxDownloadBytes, "max-download-bytes", defaultMaxDownloadBytes, "largest download_url result")
 	fs.DurationVar(&l.DownloadIdleTimeout, "download-idle-timeout", defaultDownloadIdleTimeout, "longest time without a byte from download_url (the first byte included) or in an execute body")

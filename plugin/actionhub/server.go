@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -73,6 +74,7 @@ type Server struct {
 	cfg    Config
 	policy endpointPolicy
 	sem    chan struct{}
+	queued atomic.Int64    // executions waiting for a slot (acquire)
 	ctx    context.Context // ends on Shutdown, ending every run
 	cancel context.CancelCauseFunc
 	runs   sync.WaitGroup
