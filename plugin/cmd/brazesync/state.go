@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/brazesync/brazesync/destination"
@@ -95,10 +96,10 @@ func newStateResetCmd() *cobra.Command {
 					return exitWith(runner.ExitFailed)
 				}
 				for _, ns := range gone {
-					fmt.Fprintf(cmd.OutOrStdout(), "reset %s table %s (%s) in %s\n", ns.Destination, ns.Table, ns.KeyKind, f.dir)
+					fmt.Fprintf(cmd.OutOrStdout(), "reset %s table %s (%s) in %s\n", ns.Destination, ns.Table, ns.KeyKind, f.where())
 				}
 				if len(gone) == 0 {
-					fmt.Fprintf(cmd.OutOrStdout(), "nothing to reset for destination %s in %s\n", f.destination, f.dir)
+					fmt.Fprintf(cmd.OutOrStdout(), "nothing to reset for destination %s in %s\n", f.destination, f.where())
 				}
 			}
 			return nil
@@ -114,9 +115,20 @@ func fullRefreshFlag(cmd *cobra.Command, v *bool) {
 	cmd.Flags().BoolVar(v, "full-refresh", false, "send every attribute to every user, ignoring the sync state, and rebuild the state")
 }
 
-// stateFolder is one destination's state folder.
+// stateFolder is one destination's state: its folder, and with state.backend: snowflake the
+// warehouse state the folder is a working copy of.
 type stateFolder struct {
 	destination, dir string
+	warehouse        string // DATABASE.SCHEMA; "" when the folder is the state
+	spec             []byte // the destination's spec block as JSON, to open the warehouse state
+}
+
+// where names the state in messages.
+func (f stateFolder) where() string {
+	if f.warehouse != "" {
+		return "Snowflake " + f.warehouse + " (working copy " + f.dir + ")"
+	}
+	return f.dir
 }
 
 // stateFolders reads the spec files and returns each destination's state folder.
@@ -131,12 +143,12 @@ func stateFolders(specs []string) ([]stateFolder, error) {
 		if err != nil {
 			return nil, fmt.Errorf("destination %q: %w", d.Name, err)
 		}
-		dir, kept, err := destination.StateFolder(js)
+		loc, err := destination.StateFolder(js)
 		if err != nil {
 			return nil, fmt.Errorf("destination %q: %w", d.Name, err)
 		}
-		if kept {
-			out = append(out, stateFolder{destination: d.Name, dir: dir})
+		if loc.Kept {
+			out = append(out, stateFolder{destination: d.Name, dir: loc.Dir, warehouse: loc.Warehouse, spec: js})
 		}
 	}
 	if len(out) == 0 {
@@ -149,6 +161,7 @@ func stateFolders(specs []string) ([]stateFolder, error) {
 type shownFolder struct {
 	Destination string       `json:"destination"`
 	StateDir    string       `json:"state_dir"`
+	Warehouse   string       `json:"warehouse,omitempty"` // DATABASE.SCHEMA with state.backend: snowflake
 	DiskBytes   uint64       `json:"disk_bytes"`
 	Tables      []state.Info `json:"tables"`
 	Note        string       `json:"note,omitempty"`
@@ -157,8 +170,8 @@ type shownFolder struct {
 func showState(ctx context.Context, folders []stateFolder) ([]shownFolder, error) {
 	var out []shownFolder
 	for _, f := range folders {
-		s := shownFolder{Destination: f.destination, StateDir: f.dir, Tables: []state.Info{}}
-		st, err := state.Open(f.dir, state.Options{ReadOnly: true})
+		s := shownFolder{Destination: f.destination, StateDir: f.dir, Warehouse: f.warehouse, Tables: []state.Info{}}
+		st, err := openState(f, "state-show", true)
 		if errors.Is(err, state.ErrNoState) {
 			s.Note = "no run has recorded state here yet"
 			out = append(out, s)
@@ -187,7 +200,11 @@ func showState(ctx context.Context, folders []stateFolder) ([]shownFolder, error
 
 func printState(w io.Writer, shown []shownFolder) {
 	for _, s := range shown {
-		fmt.Fprintf(w, "destination %s: state_dir %s (%s on disk)\n", s.Destination, s.StateDir, report.ByteSize(s.DiskBytes))
+		if s.Warehouse != "" {
+			fmt.Fprintf(w, "destination %s: Snowflake %s, working copy state_dir %s (%s on disk)\n", s.Destination, s.Warehouse, s.StateDir, report.ByteSize(s.DiskBytes))
+		} else {
+			fmt.Fprintf(w, "destination %s: state_dir %s (%s on disk)\n", s.Destination, s.StateDir, report.ByteSize(s.DiskBytes))
+		}
 		if s.Note != "" {
 			fmt.Fprintf(w, "  %s\n", s.Note)
 		}
@@ -207,8 +224,18 @@ func printState(w io.Writer, shown []shownFolder) {
 	}
 }
 
+// openState opens a destination's state for show (the folder read-only) or reset. The warehouse
+// state opens as a run opens it, lock and catch-up included: the warehouse, not this machine's
+// folder, is what the next run from any machine reads.
+func openState(f stateFolder, runID string, readOnly bool) (destination.State, error) {
+	if f.warehouse != "" {
+		return destination.OpenState(f.destination, f.spec, report.NewRunID(runID+"-", time.Now()), zerolog.Nop())
+	}
+	return state.Open(f.dir, state.Options{RunID: runID, ReadOnly: readOnly})
+}
+
 func resetState(ctx context.Context, f stateFolder, table string) ([]state.Namespace, error) {
-	st, err := state.Open(f.dir, state.Options{RunID: "state-reset"})
+	st, err := openState(f, "state-reset", false)
 	if err != nil {
 		return nil, err
 	}
