@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rs/zerolog"
 	"google.golang.org/grpc/codes"
 
 	"github.com/brazesync/brazesync/destination/report"
@@ -35,15 +36,12 @@ func (w *Writer) openStateStore(runID string) (stateStore, error) {
 	if !warehouse {
 		return local, nil
 	}
-	drv, err := snowflake.DriverConfig(w.spec.State.Connection)
+	cfg, err := w.warehouseConfig(runID)
 	if err != nil {
 		_ = local.Close()
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, err
 	}
-	st, err := snowflakestate.Open(context.Background(), local, snowflakestate.Config{
-		Driver: drv, Database: w.spec.State.Database, Schema: w.spec.State.Schema, Destination: w.name, RunID: runID,
-		LockTimeout: w.spec.State.lockTimeout(), Pushdown: w.pushdownSettings(), Log: w.log,
-	})
+	st, err := snowflakestate.Open(context.Background(), local, cfg)
 	if err != nil {
 		return nil, openError(w.spec.State.Connection, err)
 	}
@@ -55,6 +53,31 @@ func (w *Writer) openStateStore(runID string) (stateStore, error) {
 		}
 	})
 	return &warehouseState{Store: st, local: local, tally: w.tally}, nil
+}
+
+// warehouseConfig is the warehouse state's configuration from the spec's state block.
+func (w *Writer) warehouseConfig(runID string) (snowflakestate.Config, error) {
+	drv, err := snowflake.DriverConfig(w.spec.State.Connection)
+	if err != nil {
+		return snowflakestate.Config{}, fmt.Errorf("state: %w", err)
+	}
+	return snowflakestate.Config{Driver: drv, Database: w.spec.State.Database, Schema: w.spec.State.Schema, Destination: w.name,
+		RunID: runID, LockTimeout: w.spec.State.lockTimeout(), Pushdown: w.pushdownSettings(), Log: w.log}, nil
+}
+
+// InspectState looks at the warehouse state of the destination called name (state.backend:
+// snowflake) without taking its lock or writing anything: brazesync check.
+func InspectState(ctx context.Context, name string, spec *Spec) (snowflakestate.Inspection, error) {
+	w := &Writer{name: name, spec: spec, log: zerolog.Nop()}
+	cfg, err := w.warehouseConfig("")
+	if err != nil {
+		return snowflakestate.Inspection{}, err
+	}
+	in, err := snowflakestate.Inspect(ctx, cfg)
+	if err != nil {
+		return in, snowflake.ExplainError(spec.State.Connection, "reading the warehouse state", err)
+	}
+	return in, nil
 }
 
 // openError explains why the warehouse state did not open, as the Snowflake source explains its

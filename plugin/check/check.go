@@ -150,6 +150,7 @@ func Run(ctx context.Context, opts Options) *Result {
 			dests[d.Name] = ds
 			checkBraze(ctx, r, opts, d.Name, ds)
 			checkState(ctx, r, d.Name, ds)
+			checkWarehouseState(ctx, r, d.Name, ds)
 			checkMirror(r, d, ds)
 		}
 	}

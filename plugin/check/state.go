@@ -9,6 +9,7 @@ import (
 
 	"github.com/brazesync/brazesync/destination"
 	"github.com/brazesync/brazesync/destination/state"
+	"github.com/brazesync/brazesync/destination/state/snowflakestate/layout"
 )
 
 // checkState reports the destination's state folder (docs/state.md): where it is, whether the
@@ -50,6 +51,29 @@ func checkState(ctx context.Context, r *Result, name string, ds *destination.Spe
 	}
 	r.add(Pass, line, fmt.Sprintf("%s: writable; %d users in %d tables for this destination, %d bytes on disk",
 		dir, users, tables, st.DiskBytes()), "")
+}
+
+// checkWarehouseState reports the warehouse state (state.backend: snowflake, docs/state-snowflake.md):
+// that its connection logs in, whether brazesync's tables exist yet, what they track for this
+// destination, and whether a run holds them now. It takes no lock and writes nothing.
+func checkWarehouseState(ctx context.Context, r *Result, name string, ds *destination.Spec) {
+	if !*ds.Diff || ds.State.Backend != destination.BackendSnowflake {
+		return
+	}
+	line := name + ": warehouse state"
+	where := layout.Ident(ds.State.Database) + "." + layout.Ident(ds.State.Schema)
+	in, err := destination.InspectState(ctx, name, ds)
+	switch {
+	case err != nil:
+		r.add(Fail, line, oneLine(err), "fix the state: block (connection, database, schema: the connection settings are the Snowflake source's); see docs/state-snowflake.md")
+	case !in.Tables:
+		r.add(Pass, line, fmt.Sprintf("%s: logged in; no state tables yet (or this role cannot see them): the first run creates them "+
+			"(it needs CREATE SCHEMA on the database, or CREATE TABLE on an existing schema) and sends every user once", where), "")
+	case in.Holder != nil:
+		r.add(Warn, line, fmt.Sprintf("%s: held by %s", where, in.Holder), "a sync started now would be refused until that run ends or its lock expires")
+	default:
+		r.add(Pass, line, fmt.Sprintf("%s: logged in; version %d, %d users in %d tables for this destination", where, in.Version, in.Users, in.Namespaces), "")
+	}
 }
 
 // writable checks that dir, or the nearest folder above it that exists, accepts a new file.

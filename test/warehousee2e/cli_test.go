@@ -2,6 +2,7 @@ package warehousee2e
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,12 +48,45 @@ func TestStateCommandsActOnTheWarehouse(t *testing.T) {
 	w.assertBrazeEqualsSource()
 }
 
+// TestCheckReadsTheWarehouseState: `brazesync check` logs in to the warehouse state and says what
+// it holds, without taking its lock: no tables before the first run, then the version and users;
+// a database that does not exist fails the check, naming it.
+func TestCheckReadsTheWarehouseState(t *testing.T) {
+	w := newWorld(t, 300)
+	if out := w.cli("check"); !strings.Contains(out, "braze: warehouse state") || !strings.Contains(out, "no state tables yet") {
+		t.Errorf("check before the first run:\n%s", out)
+	}
+	w.mustSync(w.spec(false))
+	if out := w.cli("check"); !strings.Contains(out, "BRAZE.BRAZESYNC: logged in; version 1, 300 users in 1 tables") {
+		t.Errorf("check after a run:\n%s", out)
+	}
+	if w.lockHolder() != "" {
+		t.Errorf("check left the lock held by %q", w.lockHolder())
+	}
+	spec := strings.Replace(w.spec(false), "database: BRAZE", "database: NOPE", 1)
+	out, code := w.cliSpec(spec, "check")
+	if code != 1 || !strings.Contains(out, "warehouse state") || !strings.Contains(out, "NOPE") {
+		t.Errorf("check with a database that does not exist: exit %d\n%s", code, out)
+	}
+}
+
 // cli runs `brazesync ARGS spec.yml` in a new, empty folder (a machine that never synced) and
 // returns its stdout; it fails the test unless the command succeeds.
 func (w *world) cli(args ...string) string {
 	w.t.Helper()
+	out, code := w.cliSpec(w.spec(false), args...)
+	if code != 0 {
+		w.t.Fatalf("brazesync %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// cliSpec runs `brazesync ARGS spec.yml` with spec in a new, empty folder and returns its stdout
+// and exit code (stderr follows stdout on a failure).
+func (w *world) cliSpec(spec string, args ...string) (string, int) {
+	w.t.Helper()
 	dir := w.t.TempDir()
-	spec := strings.NewReplacer("{{BIN}}", testbin.Dir(w.t), "{{ROOT}}", testbin.Root()).Replace(w.spec(false))
+	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(w.t), "{{ROOT}}", testbin.Root()).Replace(spec)
 	path := filepath.Join(dir, "spec.yml")
 	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
 		w.t.Fatal(err)
@@ -66,8 +100,12 @@ func (w *world) cli(args ...string) string {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
-		w.t.Fatalf("brazesync %s: %v\n%s", strings.Join(args, " "), err, testbin.Tail(stderr.String(), 4000))
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return string(out) + testbin.Tail(stderr.String(), 4000), exit.ExitCode()
+	case err != nil:
+		w.t.Fatalf("brazesync %s: %v", strings.Join(args, " "), err)
 	}
-	return string(out)
+	return string(out), 0
 }

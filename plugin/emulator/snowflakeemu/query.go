@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -176,7 +177,7 @@ func (e *Emulator) execute(ctx context.Context, s *session, q *query, req queryR
 	}
 	rw, err := rewrite(req.SQLText, sv)
 	if err != nil {
-		return e.finish(q, failure(q, codeSyntax, "42000", err.Error()))
+		return e.finish(q, rewriteFailure(q, err))
 	}
 	if b.Array {
 		return e.finish(q, failure(q, codeNotSupported, "0A000", "SQL compilation error:\narray bindings are for INSERT, UPDATE and DELETE"))
@@ -217,6 +218,16 @@ func (e *Emulator) finish(q *query, ans envelope) envelope {
 	q.rec.Chunks = len(q.chunks)
 	q.rec.Elapsed = time.Since(q.rec.Started)
 	return ans
+}
+
+// rewriteFailure answers a statement the rewrite refused: with the Snowflake error it names (an
+// object that does not exist), else as a syntax error.
+func rewriteFailure(q *query, err error) envelope {
+	var se *statementError
+	if errors.As(err, &se) {
+		return failure(q, se.code, se.sqlState, se.msg)
+	}
+	return failure(q, codeSyntax, "42000", err.Error())
 }
 
 func failure(q *query, code, sqlState, msg string) envelope {

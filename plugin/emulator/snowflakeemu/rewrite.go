@@ -97,8 +97,11 @@ func rewrite(sql string, sv sessionValues) (rewritten, error) {
 	})
 	s = reDatePartFn.ReplaceAllString(s, "$1('$2',")
 	s = dropQualifiers(s, sv.Database, sv.Schema)
-	s = sv.Schemas.qualify(s, sv.Database)
-	s, err := rewriteColonCasts(s)
+	s, err := sv.Schemas.qualify(s, sv.Database)
+	if err != nil {
+		return out, err
+	}
+	s, err = rewriteColonCasts(s)
 	if err != nil {
 		return out, err
 	}

@@ -132,10 +132,11 @@ func readDotted(s string, i int) []identPart {
 func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
 // qualify rewrites DB.SCHEMA.TABLE and SCHEMA.TABLE, for schemas CREATE SCHEMA made, into their
-// SQLite table name. Literals, comments and other names are copied as they are.
-func (s *schemaSet) qualify(sql, database string) string {
+// SQLite table name. Literals, comments and other names are copied as they are. A three-part name
+// in another database, or in a schema that does not exist, fails as on Snowflake (002003).
+func (s *schemaSet) qualify(sql, database string) (string, error) {
 	if s == nil {
-		return sql
+		return sql, nil
 	}
 	var b strings.Builder
 	database = strings.ToUpper(database)
@@ -155,6 +156,10 @@ func (s *schemaSet) qualify(sql, database string) string {
 		case len(parts) == 3 && parts[0].name == database && s.isOther(parts[1].name):
 			b.WriteString(quoteIdent(s.tableName(parts[1].name, parts[2].name)))
 			i = parts[2].end
+		case len(parts) == 3 && parts[0].name != database:
+			return "", compileError(codeCompileNoObject, "Database '%s' does not exist or not authorized.", parts[0].name)
+		case len(parts) == 3 && !s.has(parts[1].name):
+			return "", compileError(codeCompileNoObject, "Schema '%s.%s' does not exist or not authorized.", parts[0].name, parts[1].name)
 		case len(parts) == 2 && s.isOther(parts[0].name):
 			b.WriteString(quoteIdent(s.tableName(parts[0].name, parts[1].name)))
 			i = parts[1].end
@@ -166,5 +171,5 @@ func (s *schemaSet) qualify(sql, database string) string {
 			i++
 		}
 	}
-	return b.String()
+	return b.String(), nil
 }

@@ -69,7 +69,7 @@ func (e *Emulator) executeStatement(ctx context.Context, q *query, kind string, 
 	}
 	rw, err := rewrite(req.SQLText, sv)
 	if err != nil {
-		return failure(q, codeSyntax, "42000", err.Error())
+		return rewriteFailure(q, err)
 	}
 	if kind != "CREATE" && kind != "DROP" && kind != "TRUNCATE" && sv.Warehouse == "" {
 		return failure(q, codeNoWarehouse, "57P03",

@@ -72,6 +72,23 @@ func TestSchemaAndTableDDL(t *testing.T) {
 	require.Error(t, err, "the schema is gone")
 }
 
+// TestUnknownDatabaseOrSchema: a three-part name in another database, or in a schema that does not
+// exist, fails as on Snowflake, with 002003 naming it — in queries and in statements.
+func TestUnknownDatabaseOrSchema(t *testing.T) {
+	_, db := openDriver(t)
+	_, err := db.Query("SELECT * FROM NOPE.BRAZESYNC.T WHERE A = ?", 1)
+	requireCode(t, err, 2003)
+	require.ErrorContains(t, err, "Database 'NOPE' does not exist or not authorized.")
+	_, err = db.Exec("DELETE FROM BRAZE.NOSCHEMA.T")
+	requireCode(t, err, 2003)
+	require.ErrorContains(t, err, "Schema 'BRAZE.NOSCHEMA' does not exist or not authorized.")
+	exec(t, db, "CREATE SCHEMA IF NOT EXISTS BRAZE.BRAZESYNC")
+	exec(t, db, stateDDL)
+	exec(t, db, "INSERT INTO BRAZE.BRAZESYNC.T (NS, K) VALUES ('n', 'a')") // the schema exists now
+	_, err = db.Query("SELECT 'NOPE.X.Y', T.K FROM BRAZE.BRAZESYNC.T T")   // a literal and a column, not names
+	require.NoError(t, err)
+}
+
 func requireCode(t *testing.T, err error, code int) {
 	t.Helper()
 	var se *sf.SnowflakeError
