@@ -3,9 +3,7 @@ package warehousee2e
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,18 +83,7 @@ func (w *world) cli(args ...string) string {
 // and exit code (stderr follows stdout on a failure).
 func (w *world) cliSpec(spec string, args ...string) (string, int) {
 	w.t.Helper()
-	dir := w.t.TempDir()
-	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(w.t), "{{ROOT}}", testbin.Root()).Replace(spec)
-	path := filepath.Join(dir, "spec.yml")
-	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
-		w.t.Fatal(err)
-	}
-	cmd := exec.Command(testbin.Path(w.t, "brazesync"), append(args, path)...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range w.env() {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd := w.command(spec, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

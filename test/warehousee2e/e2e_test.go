@@ -201,18 +201,7 @@ type liveSync struct {
 
 func (w *world) start(spec string) *liveSync {
 	w.t.Helper()
-	dir := w.t.TempDir()
-	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(w.t), "{{ROOT}}", testbin.Root()).Replace(spec)
-	path := filepath.Join(dir, "spec.yml")
-	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
-		w.t.Fatal(err)
-	}
-	cmd := exec.Command(testbin.Path(w.t, "brazesync"), "sync", "--log-format", "json", "--report", filepath.Join(dir, "report.json"), path)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range w.env() {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd := w.command(spec, "sync", "--log-format", "json", "--report", "report.json")
 	s := &liveSync{cmd: cmd, stderr: &testbin.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
@@ -221,6 +210,25 @@ func (w *world) start(spec string) *liveSync {
 	go func() { s.err = cmd.Wait(); close(s.exited) }()
 	w.t.Cleanup(func() { _ = cmd.Process.Kill(); <-s.exited })
 	return s
+}
+
+// command is `brazesync ARGS spec.yml` in a new, empty folder (a machine that never synced), with
+// spec written there and the world's environment.
+func (w *world) command(spec string, args ...string) *exec.Cmd {
+	w.t.Helper()
+	dir := w.t.TempDir()
+	spec = strings.NewReplacer("{{BIN}}", testbin.Dir(w.t), "{{ROOT}}", testbin.Root()).Replace(spec)
+	path := filepath.Join(dir, "spec.yml")
+	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	cmd := exec.Command(testbin.Path(w.t, "brazesync"), append(args, path)...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range w.env() {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd
 }
 
 // waitFor polls cond until it holds (or fails the test after a minute).
