@@ -36,7 +36,8 @@ func StateFolder(specJSON []byte) (StateLocation, error) {
 	return loc, nil
 }
 
-// State is a destination's sync state opened outside a run (OpenState).
+// State is what the writer needs of its state backend: the folder (state.Local), or the warehouse
+// state with the folder as its working copy. OpenState opens one outside a run.
 type State interface {
 	state.Store
 	// DiskBytes is the size of the state folder.

@@ -16,18 +16,10 @@ import (
 	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
-// stateStore is what the writer needs of its state backend: the folder (state.Local), or the
-// warehouse state with the folder as its working copy.
-type stateStore interface {
-	state.Store
-	// DiskBytes is the size of the state folder.
-	DiskBytes() uint64
-}
-
 // openStateStore opens the backend state.backend names. The local folder opens read-only for a
 // dry run; as the warehouse's working copy it opens writable, since it is brought up to date
 // from the warehouse first (a dry run still commits nothing, so nothing is uploaded).
-func (w *Writer) openStateStore(runID string) (stateStore, error) {
+func (w *Writer) openStateStore(runID string) (State, error) {
 	warehouse := w.spec.State.Backend == BackendSnowflake
 	local, err := state.Open(w.spec.StateDir, state.Options{RunID: runID, ReadOnly: w.spec.DryRun && !warehouse, Log: w.log})
 	if err != nil {

@@ -39,7 +39,7 @@ type Writer struct {
 	flight *inflight
 
 	// The state (diff.go): nil store when the run keeps none (a dry run before any real one).
-	store        stateStore
+	store        State
 	name         string // the destination's name: part of every namespace
 	diffs        map[string]*tableDiff
 	full         bool  // full_refresh: send everything, rewrite the state of every user sent
