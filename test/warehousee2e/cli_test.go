@@ -46,6 +46,28 @@ func TestStateCommandsActOnTheWarehouse(t *testing.T) {
 	w.assertBrazeEqualsSource()
 }
 
+// TestStateResetWaitsForNoRun: while a run holds the warehouse state, `state reset` from another
+// machine is refused, naming that run, and changes nothing; `check` warns that it is held.
+func TestStateResetWaitsForNoRun(t *testing.T) {
+	w := newWorld(t, 300)
+	w.mustSync(w.spec(false))
+	w.change(200, "platinum")
+	running := w.start(w.spec(false, paced...))
+	w.waitFor("the paced run to take the lock", func() bool { return w.lockHolder() != "" })
+	holder := w.lockHolder()
+	out, code := w.cliSpec(w.spec(false), "state", "reset")
+	if code == 0 || !strings.Contains(out, holder) {
+		t.Errorf("state reset during run %s: exit %d\n%s", holder, code, out)
+	}
+	if out := w.cli("check"); !strings.Contains(out, "WARN  braze: warehouse state") || !strings.Contains(out, "held by run "+holder) {
+		t.Errorf("check during run %s:\n%s", holder, out)
+	}
+	if err := running.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-running.exited
+}
+
 // TestCheckReadsTheWarehouseState: `brazesync check` logs in to the warehouse state and says what
 // it holds, without taking its lock: no tables before the first run, then the version and users;
 // a database that does not exist fails the check, naming it.
