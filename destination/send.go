@@ -9,13 +9,21 @@ import (
 	"github.com/brazesync/brazesync/destination/report"
 )
 
-// work sends batches until the queue closes. Each worker has a second goroutine that records the
-// answers: committing what Braze accepted waits for the state's log to reach the disk (and for
-// other answers to share that write), and the worker sends its next request meanwhile. So a worker
-// holds at most two batches — one on the wire, one being recorded — and the state's durability
-// costs the run no requests' worth of time.
+// work sends batches until the queue closes. With a state to commit to, each worker has a second
+// goroutine that records the answers: committing what Braze accepted waits for the state's log to
+// reach the disk (and for other answers to share that write), and the worker sends its next
+// request meanwhile. So a worker holds at most two batches — one on the wire, one being recorded —
+// and the state's durability costs the run no requests' worth of time. Without state, recording
+// never waits, and the worker records its answers itself (a hand-off per request saved).
 func (w *Writer) work() {
 	defer w.wg.Done()
+	if w.store == nil || w.dry != nil {
+		for b := range w.queue {
+			w.send(b)
+			w.record(b)
+		}
+		return
+	}
 	answers := make(chan *batch) // unbuffered: at most one batch waits to be recorded per worker
 	recorded := make(chan struct{})
 	go func() {
