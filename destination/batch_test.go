@@ -2,8 +2,11 @@ package destination
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 
+	"github.com/brazesync/brazesync/destination/brazeapi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -156,4 +159,29 @@ func TestInflightClaimAndRelease(t *testing.T) {
 	rest2, _ := f.claim(rest)
 	assert.Nil(t, rest2)
 	assert.Equal(t, 1, rest.len())
+}
+
+// TestObjectErrorsKeepEveryReason: an object Braze lists twice (two errors at one index) fails with
+// both types, in Braze's order and once each; other arrays and out-of-range indexes fail nothing;
+// every error is counted.
+func TestObjectErrorsKeepEveryReason(t *testing.T) {
+	b := newBatch("t", nil)
+	defer b.release()
+	for i := range 3 {
+		b.addEntry(entry{hash: uint64(i + 1)}, []byte(fmt.Sprint("k", i)), []byte(fmt.Sprintf(`{"external_id":"k%d"}`, i)), nil)
+	}
+	failed, minor := objectErrors(b, []brazeapi.ObjectError{
+		{Type: "injected minor error", InputArray: "attributes", Index: 1},
+		{Type: "provided external_id is blacklisted and disallowed", InputArray: "attributes", Index: 1},
+		{Type: "injected minor error", InputArray: "attributes", Index: 1},
+		{Type: "bad event", InputArray: "events", Index: 0},
+		{Type: "out of range", InputArray: "attributes", Index: 7},
+	})
+	want := []string{"", "injected minor error; provided external_id is blacklisted and disallowed", ""}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed = %q, want %q", failed, want)
+	}
+	if minor["injected minor error"] != 2 || minor["bad event"] != 1 || minor["out of range"] != 1 || len(minor) != 4 {
+		t.Errorf("minor = %v", minor)
+	}
 }

@@ -3,6 +3,7 @@ package destination
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/brazesync/brazesync/destination/brazeapi"
@@ -175,14 +176,21 @@ func (w *Writer) accept(b *batch, res brazeapi.Result) {
 }
 
 // objectErrors reads Braze's errors[] for a batch: failed[i] is the error type of the batch's
-// object i (by input_array and index; "" when it was applied), and minor counts every error by
+// object i (by input_array and index; "" when it was applied) — every type Braze gave for it,
+// joined with "; ", so the dead-letter line says each reason — and minor counts every error by
 // type, the legacy plain-string ones included.
 func objectErrors(b *batch, errs []brazeapi.ObjectError) (failed []string, minor map[string]int64) {
 	failed, minor = make([]string, b.len()), map[string]int64{}
 	for _, e := range errs {
 		minor[e.Type]++
-		if e.InputArray == b.inputArray() && e.Index >= 0 && e.Index < b.len() && failed[e.Index] == "" {
+		if e.InputArray != b.inputArray() || e.Index < 0 || e.Index >= b.len() {
+			continue
+		}
+		switch f := failed[e.Index]; {
+		case f == "":
 			failed[e.Index] = e.Type
+		case !slices.Contains(strings.Split(f, "; "), e.Type):
+			failed[e.Index] = f + "; " + e.Type
 		}
 	}
 	return failed, minor
