@@ -55,7 +55,7 @@ type env struct {
 	rec       *recorder
 	brazeURL  string // the recorder's URL: what the admin enters as endpoint
 	reportDir string
-	logs      *bytes.Buffer
+	logs      *testbin.Buffer // the hub's log: written by its goroutines, read by the test
 }
 
 type envOptions struct {
@@ -68,7 +68,7 @@ type envOptions struct {
 
 func setup(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, rec: &recorder{}, reportDir: t.TempDir(), logs: &bytes.Buffer{}}
+	e := &env{t: t, rec: &recorder{}, reportDir: t.TempDir(), logs: &testbin.Buffer{}}
 	bo := brazeemu.Options{APIKeys: []string{brazeKey}}
 	if o.braze != nil {
 		o.braze(&bo)
@@ -107,7 +107,7 @@ func setup(t *testing.T, o envOptions) *env {
 		Secret:          []byte(testSecret),
 		ReportDir:       e.reportDir,
 		DestinationPath: testbin.Path(t, "braze-destination"),
-		Logger:          zerolog.New(&syncWriter{w: e.logs}),
+		Logger:          zerolog.New(e.logs),
 	}
 	if o.hub != nil {
 		o.hub(&cfg)
@@ -126,17 +126,6 @@ func setup(t *testing.T, o envOptions) *env {
 	require.True(t, ok)
 	e.def = def
 	return e
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func (e *env) data() map[string]string {
