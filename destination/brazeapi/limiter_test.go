@@ -357,3 +357,24 @@ func TestLimiterWaitersInOrder(t *testing.T) {
 	assert.Zero(t, n)
 	assert.Equal(t, 1, clk.peak, "one waiter polls the pace; the others wait their turn")
 }
+
+// TestLimiterReleasesInGroups: at Braze's limit the blind pace lets requests out about ten at a time
+// (10 ms of the pace, at most half the burst) instead of one per token, so a paced run wakes once per
+// group; the rate over the run is the same.
+func TestLimiterReleasesInGroups(t *testing.T) {
+	clk := newFakeClock()
+	l := newLimiter(3000, 3*time.Second, clk.now, clk.sleep)
+	burst := int(l.burst)
+	at := map[time.Time]int{}
+	for range 3000 {
+		require.NoError(t, l.Wait(t.Context()))
+		at[clk.now()]++
+	}
+	groups := len(at) - 1 // the first instant is the initial burst
+	assert.LessOrEqual(t, groups, (3000-burst)/9+1, "requests after the burst leave in groups of 9 (10 ms at 965/s)")
+	for ts, n := range at {
+		if !ts.Equal(time.Unix(1_700_000_000, 0)) {
+			assert.LessOrEqual(t, n, burst/2, "a group is at most half the burst")
+		}
+	}
+}
