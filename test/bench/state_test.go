@@ -22,8 +22,9 @@ import (
 // unpaced and at Braze's rate limit (3,000 requests per 3 s, how a real first sync runs); an
 // unchanged re-sync of 1M and of $BENCH_STATE_ROWS (default 10M) distinct users; a re-sync with
 // one attribute of 1% of 1M users changed; the destination's peak RSS and the state's bytes per
-// user at the large size; and CPU per 1M rows paced against unpaced, from BenchmarkAtLimit and
-// BenchmarkEndToEnd when they ran in the same `go test`.
+// user at the large size; and CPU per 1M rows paced against unpaced: without state from its own
+// first syncs, with state (the default) from BenchmarkAtLimit and BenchmarkEndToEnd when they ran
+// in the same `go test`.
 //
 // The large runs create no profile in the emulator (update_existing_only: true and an empty
 // emulator: Braze skips such objects and answers success), so it is brazesync's memory that is
@@ -38,7 +39,7 @@ func BenchmarkState(b *testing.B) {
 	n := runsFromEnv("BENCH_RUNS", 3)
 	paced := startEmulator(b, "--rate-limit", "3000", "--rate-window", "3s")
 	for range b.N {
-		recordPacedFirstSync(b, paced, base, rows, n)
+		pacedCPU := recordPacedFirstSync(b, paced, base, rows, n)
 		var without, with, unchanged, oneChanged []syncRun
 		for range n {
 			without = append(without, stateSync(b, emu, base, "", rows, true, "diff: false"))
@@ -47,7 +48,7 @@ func BenchmarkState(b *testing.B) {
 			unchanged = append(unchanged, stateSync(b, emu, base, dir, rows, false))
 			oneChanged = append(oneChanged, stateSync(b, emu, changed, dir, rows, false))
 		}
-		recordFirstSync(without, with)
+		recordFirstSync(without, with, pacedCPU)
 		r := collect(unchanged, syncRun.rowsPerSec)
 		record(figure{Bench: "state", Name: "unchanged re-sync, 1M users: rows/s", Value: r, Unit: "rows/s",
 			Braze: r / brazeRowsPerSec, Target: ">= 300,000", Runs: len(unchanged)})
@@ -82,8 +83,9 @@ func BenchmarkState(b *testing.B) {
 	recordPacedCPU()
 }
 
-// recordFirstSync records the first sync with state against without, run by run alternately.
-func recordFirstSync(without, with []syncRun) {
+// recordFirstSync records the first sync with state against without, run by run alternately, and
+// the CPU of the one without state paced (pacedCPU, core-s per 1M rows) against unpaced.
+func recordFirstSync(without, with []syncRun, pacedCPU float64) {
 	r0, r1 := collect(without, syncRun.rowsPerSec), collect(with, syncRun.rowsPerSec)
 	c0, c1 := collect(without, syncRun.cpuPerMillion), collect(with, syncRun.cpuPerMillion)
 	record(figure{Bench: "state", Name: "first sync, 1M users, no state: rows/s", Value: r0, Unit: "rows/s", Braze: r0 / brazeRowsPerSec, Runs: len(without)})
@@ -91,12 +93,14 @@ func recordFirstSync(without, with []syncRun) {
 	record(figure{Bench: "state", Name: "first sync, with state / without: time", Value: r0 / r1, Unit: "ratio", Target: "<= 1.15", Runs: len(with)})
 	record(figure{Bench: "state", Name: "first sync, with state / without: CPU", Value: c1 / c0, Unit: "ratio", Runs: len(with),
 		Note: fmt.Sprintf("%.2f vs %.2f core-s per 1M rows, all processes", c1, c0)})
+	record(figure{Bench: "state", Name: "CPU per 1M rows without state, paced at 3000/3s / unpaced", Value: pacedCPU / c0, Unit: "ratio",
+		Target: "<= 1.5", Runs: len(without), Note: fmt.Sprintf("%.2f vs %.2f core-s, first syncs with diff: false", pacedCPU, c0)})
 }
 
 // recordPacedFirstSync runs the first sync of file at Braze's limit with state and without, n times
 // alternately, and records the ratio of their times: the state's work against the time the pacing
-// leaves free.
-func recordPacedFirstSync(b *testing.B, emu *emulatorProc, file string, rows int64, n int) {
+// leaves free. It returns the CPU per 1M rows of the runs without state.
+func recordPacedFirstSync(b *testing.B, emu *emulatorProc, file string, rows int64, n int) float64 {
 	limit := []string{"rate_limit: 3000", "rate_window: 3s"}
 	var without, with []syncRun
 	for range n {
@@ -108,6 +112,7 @@ func recordPacedFirstSync(b *testing.B, emu *emulatorProc, file string, rows int
 	record(figure{Bench: "state", Name: "first sync at Braze's limit (3000/3s), 1M users: with state / without: time", Value: t1 / t0,
 		Unit: "ratio", Target: "<= 1.15", Runs: n, Note: fmt.Sprintf("%.1f vs %.1f s; CPU %.2f vs %.2f core-s per 1M rows", t1, t0,
 			collect(with, syncRun.cpuPerMillion), collect(without, syncRun.cpuPerMillion))})
+	return collect(without, syncRun.cpuPerMillion)
 }
 
 // recordPacedCPU records CPU per 1M rows at Braze's limit against unpaced, when both ran.
