@@ -104,6 +104,11 @@ func (w *Writer) eventTable(ctx context.Context, name string, sc *arrow.Schema) 
 	return t, nil
 }
 
+// eventStore is a state that keeps event identities (both backends do).
+type eventStore interface {
+	Events(ctx context.Context, ns state.Namespace) (state.Events, error)
+}
+
 // eventSuffix renders the members every event or purchase ends with. The export flag is an
 // attribute: it is not sent with them.
 func eventSuffix(spec *Spec) []byte {
@@ -112,8 +117,9 @@ func eventSuffix(spec *Spec) []byte {
 }
 
 // ledgerFor opens the identities of a table's namespace. Events are sent once only with a state
-// that survives the run: without one (diff: false), or with the warehouse state, whose uploads do
-// not carry identities yet, an event table is refused before anything is sent.
+// that survives the run: without one (diff: false) an event table is refused before anything is
+// sent. Both backends keep identities; the warehouse's writes each pending one to Snowflake before
+// its request goes out.
 func (w *Writer) ledgerFor(ctx context.Context, table, keyKind string) (*eventLedger, error) {
 	id := table + "\x00" + keyKind
 	if led, ok := w.ledgers[id]; ok {
@@ -124,9 +130,7 @@ func (w *Writer) ledgerFor(ctx context.Context, table, keyKind string) (*eventLe
 			errMapping, table, w.spec.tableConfig(table).Kind)
 	}
 	led := &eventLedger{placed: map[state.EventID]struct{}{}}
-	switch st := w.store.(type) {
-	case nil: // a dry run before any real run: no identity is held
-	case *state.Local:
+	if st, ok := w.store.(eventStore); ok { // nil: a dry run before any real run, which holds no identity
 		ns := state.Namespace{Destination: w.name, Endpoint: endpointHost(w.spec.Endpoint), Table: table, KeyKind: keyKind}
 		evs, err := st.Events(ctx, ns)
 		switch {
@@ -136,9 +140,6 @@ func (w *Writer) ledgerFor(ctx context.Context, table, keyKind string) (*eventLe
 		default:
 			led.log = evs
 		}
-	default:
-		return nil, fmt.Errorf("%w: table %s: events and purchases keep their identities in state_dir, and state.backend "+
-			"snowflake does not carry them yet: use the local backend with a state_dir kept between runs", errMapping, table)
 	}
 	if w.ledgers == nil {
 		w.ledgers = map[string]*eventLedger{}

@@ -45,7 +45,9 @@ const (
 	EventInterrupted                    // pending when an earlier run died: it may be recorded (never stored)
 )
 
-// EventMark sets the status of one identity; EventUnknown removes it.
+// EventMark sets the status of one identity; EventUnknown removes it. EventInterrupted records an
+// identity another process left pending (a copy of the warehouse state's), which this process
+// will never settle.
 type EventMark struct {
 	ID      EventID
 	Status  EventStatus
@@ -197,8 +199,13 @@ func (g *groupWrite) markEvent(rn *run, m EventMark) error {
 		return nil
 	}
 	ev := storedEvent{status: m.Status, expires: m.Expires}
-	if m.Status == EventPending {
+	switch m.Status {
+	case EventPending:
 		ev.process = processTag
+	case EventInterrupted:
+		// Another process's pending identity (a warehouse state's copy of one): stored pending with
+		// no process of ours, so every lookup finds it interrupted.
+		ev.status = EventPending
 	}
 	v := encodeEvent(ev)
 	_ = g.b.Set(key, v, nil)

@@ -184,3 +184,27 @@ func TestEventCodec(t *testing.T) {
 		t.Error("a status that is never stored decoded")
 	}
 }
+
+// TestEventInterruptedMark: an identity marked interrupted (another process's pending one, copied
+// from the warehouse) is found interrupted, also by this process, and a later mark settles it.
+func TestEventInterruptedMark(t *testing.T) {
+	l := openT(t, t.TempDir(), "r1")
+	ctx := context.Background()
+	ev, err := l.Events(ctx, eventNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, exp := eventID(9), time.Now().Add(time.Hour).Unix()
+	if err := ev.MarkEvents(ctx, []EventMark{{id, EventInterrupted, exp}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookupT(t, ev, id); got != EventInterrupted {
+		t.Fatalf("an identity marked interrupted reads %d, want EventInterrupted", got)
+	}
+	if err := ev.MarkEvents(ctx, []EventMark{{id, EventAmbiguous, exp}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookupT(t, ev, id); got != EventAmbiguous {
+		t.Fatalf("after settling it reads %d, want EventAmbiguous", got)
+	}
+}

@@ -71,18 +71,28 @@ func (w *world) change(n int, tier string) {
 // spec is the sync spec: the users query (with pushdown or not), and the braze destination with
 // its state in the emulator's BRAZE database; extra lines go into the destination's spec.
 func (w *world) spec(pushdown bool, extra ...string) string {
-	host, port := w.sf.HostPort()
-	conn := snowflake.Spec{Account: "EMU", User: "BRAZESYNC", PrivateKeyPath: w.key.PrivatePath, Warehouse: "COMPUTE_WH",
-		Role: "SYNC_ROLE", Host: host, Port: port, Protocol: "http",
-		Queries: []snowflake.Query{{Name: "users", SQL: usersQuery, Pushdown: pushdown}}}
+	conn := w.source(snowflake.Query{Name: "users", SQL: usersQuery, Pushdown: pushdown})
 	if pushdown {
 		conn.PushdownState = &snowflake.PushdownState{Database: "BRAZE"}
 	}
-	state := []string{"state:", "  backend: snowflake", "  account: EMU", "  user: BRAZESYNC",
+	return testbin.Spec(testbin.SnowflakeSource(conn), testbin.BrazeDestination("VIP", append(w.stateLines(), extra...)...))
+}
+
+// source is the Snowflake source's spec for the world's account, running queries.
+func (w *world) source(queries ...snowflake.Query) snowflake.Spec {
+	host, port := w.sf.HostPort()
+	return snowflake.Spec{Account: "EMU", User: "BRAZESYNC", PrivateKeyPath: w.key.PrivatePath, Warehouse: "COMPUTE_WH",
+		Role: "SYNC_ROLE", Host: host, Port: port, Protocol: "http", Queries: queries}
+}
+
+// stateLines are the destination spec's state block: the warehouse backend in the emulator's BRAZE
+// database.
+func (w *world) stateLines() []string {
+	host, port := w.sf.HostPort()
+	return []string{"state:", "  backend: snowflake", "  account: EMU", "  user: BRAZESYNC",
 		"  private_key_path: " + w.key.PrivatePath, "  warehouse: COMPUTE_WH", "  role: SYNC_ROLE",
 		fmt.Sprintf("  host: %q", host), fmt.Sprintf("  port: %d", port), "  protocol: http",
 		"  database: BRAZE", "  lock_timeout: " + lockTimeout.String()}
-	return testbin.Spec(testbin.SnowflakeSource(conn), testbin.BrazeDestination("VIP", append(state, extra...)...))
 }
 
 func (w *world) env() map[string]string {

@@ -69,6 +69,11 @@ func (s *Store) catchUp(ctx context.Context) error {
 		s.stats.Imported = n
 		s.mu.Unlock()
 	}
+	// Event identities every time, not only when the version moved: a run that died leaves
+	// pending ones without a new version.
+	if _, err := s.importEvents(ctx, spaces, full, m.Version, version); err != nil {
+		return err
+	}
 	if to := s.local.Version(); to > from {
 		m.Imported = append(m.Imported, [2]uint64{from, to})
 	}
@@ -145,15 +150,7 @@ func nsList(ids []string) string {
 // importRows streams the rows of the versions in (since, upTo] (every version for the namespaces
 // in full) and imports them as whole records: a user's latest version replaces the local record.
 func (s *Store) importRows(ctx context.Context, spaces []warehouseNamespace, full map[string]bool, since, upTo uint64) (int64, error) {
-	byID := map[string]state.Namespace{}
-	ids, fullIDs := make([]string, 0, len(spaces)), []string{"-"}
-	for _, w := range spaces {
-		byID[w.id] = w.ns
-		ids = append(ids, w.id)
-		if full[w.id] {
-			fullIDs = append(fullIDs, w.id)
-		}
-	}
+	byID, ids, fullIDs := namespaceLists(spaces, full)
 	q := "SELECT NS, USER_KEY, ATTRIBUTE, HASH, SENT_AT, FLAGGED, VERSION FROM " + s.names.state +
 		" WHERE NS IN " + nsList(ids) + " AND VERSION <= ? AND (VERSION > ? OR NS IN " + nsList(fullIDs) + ")" +
 		" ORDER BY NS, USER_KEY, ATTRIBUTE, VERSION" // the table's key: a user's rows come together
@@ -166,6 +163,21 @@ func (s *Store) importRows(ctx context.Context, spaces []warehouseNamespace, ful
 		return imp.n, explain("importing the warehouse state", err)
 	}
 	return imp.n, nil
+}
+
+// namespaceLists indexes spaces by id and lists their ids and those of the ones in full (never
+// empty, for an IN list).
+func namespaceLists(spaces []warehouseNamespace, full map[string]bool) (byID map[string]state.Namespace, ids, fullIDs []string) {
+	byID = map[string]state.Namespace{}
+	ids, fullIDs = make([]string, 0, len(spaces)), []string{"-"}
+	for _, w := range spaces {
+		byID[w.id] = w.ns
+		ids = append(ids, w.id)
+		if full[w.id] {
+			fullIDs = append(fullIDs, w.id)
+		}
+	}
+	return byID, ids, fullIDs
 }
 
 // importer gathers rows into records, one user at a time, and imports them in batches.

@@ -28,8 +28,10 @@ func (s *Store) Reset(ctx context.Context, match func(state.Namespace) bool) ([]
 	}
 	next := s.base + 1
 	in := nsList(ids)
-	if err := s.exec(ctx, "resetting the warehouse state", "DELETE FROM "+s.names.state+" WHERE NS IN "+in); err != nil {
-		return nil, err
+	for _, table := range []string{s.names.state, s.names.events} {
+		if err := s.exec(ctx, "resetting the warehouse state", "DELETE FROM "+table+" WHERE NS IN "+in); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.exec(ctx, "resetting the warehouse state", "UPDATE "+s.names.namespaces+" SET RESET_VERSION = ?, VERSION = ?, USERS = 0, FLAGGED_USERS = 0 WHERE NS IN "+in,
 		int64(next), int64(next)); err != nil {

@@ -11,7 +11,8 @@
 // previous run: the next run, from any machine, re-sends what that older state implies.
 //
 // The tables (package layout, docs/state-snowflake.md) hold user keys, attribute names, 8-byte
-// hashes and times: never attribute values, never credentials.
+// hashes, times and event identities: never attribute values or event contents, never
+// credentials. Event identities are the one thing written during the run (events.go).
 package snowflakestate
 
 import (
@@ -59,9 +60,10 @@ type Config struct {
 	Log zerolog.Logger
 }
 
-// Local is the working copy: the embedded store and its folder.
+// Local is the working copy: the embedded store, its event identities and its folder.
 type Local interface {
 	state.Store
+	Events(ctx context.Context, ns state.Namespace) (state.Events, error)
 	Dir() string
 }
 
@@ -87,8 +89,11 @@ type Store struct {
 
 	// base is the warehouse version the local copy matches after Open (the version uploads
 	// build on); mark is the local sync marker.
-	base uint64
-	mark marker
+	base  uint64
+	mark  marker
+	marks eventMarks // event outcomes not yet flushed to the warehouse
+
+	flushStop, flushDone chan struct{} // flushSettled's
 
 	mu        sync.Mutex
 	stats     Stats
@@ -162,7 +167,12 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.recordPushdown(ctx); err != nil {
 		return err
 	}
-	return s.catchUp(ctx)
+	if err := s.catchUp(ctx); err != nil {
+		return err
+	}
+	s.flushStop, s.flushDone = make(chan struct{}), make(chan struct{})
+	go s.flushSettled(s.flushStop, s.flushDone)
+	return nil
 }
 
 // Space opens a namespace of the local copy. Commits go to the local copy; Close uploads them.
@@ -198,6 +208,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		ctx := context.Background()
 		var errs []error
+		close(s.flushStop)
+		<-s.flushDone
 		if err := s.upload(ctx); err != nil {
 			errs = append(errs, err)
 		}

@@ -135,6 +135,8 @@ func TestTwoMachines(t *testing.T) {
 
 // crash stops a store the way kill -9 would: no upload, no release, no more heartbeats.
 func crash(s *Store) {
+	close(s.flushStop)
+	<-s.flushDone
 	close(s.lock.stop)
 	<-s.lock.done
 	_ = s.db.Close()

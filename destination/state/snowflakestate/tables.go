@@ -9,7 +9,7 @@ import (
 
 // tables are the fully qualified names of brazesync's tables.
 type tables struct {
-	schema, state, namespaces, locks string
+	schema, state, namespaces, locks, events string
 }
 
 func newTables(database, schema string) tables {
@@ -18,6 +18,7 @@ func newTables(database, schema string) tables {
 		state:      layout.Qualified(database, schema, layout.StateTable),
 		namespaces: layout.Qualified(database, schema, layout.NamespacesTable),
 		locks:      layout.Qualified(database, schema, layout.LocksTable),
+		events:     layout.Qualified(database, schema, layout.EventsTable),
 	}
 }
 
@@ -69,13 +70,14 @@ func (s *Store) createTables(ctx context.Context) error {
 		fmt.Sprintf(stateDDL, s.names.state),
 		fmt.Sprintf(namespacesDDL, s.names.namespaces),
 		fmt.Sprintf(locksDDL, s.names.locks),
+		fmt.Sprintf(eventsDDL, s.names.events),
 	}
 	for i, stmt := range stmts {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			what := "schema " + s.names.schema
 			grant := "GRANT CREATE SCHEMA ON DATABASE " + layout.Ident(s.cfg.Database) + " TO ROLE <the state role>"
 			if i > 0 {
-				what = "table " + []string{"", s.names.state, s.names.namespaces, s.names.locks}[i]
+				what = "table " + []string{"", s.names.state, s.names.namespaces, s.names.locks, s.names.events}[i]
 				grant = "GRANT CREATE TABLE ON SCHEMA " + s.names.schema + " TO ROLE <the state role>"
 			}
 			return explain(fmt.Sprintf("creating the warehouse state's %s (%s, or create it once as an admin)", what, grant), err)

@@ -105,7 +105,11 @@ func (s *Store) upload(ctx context.Context) error {
 	if err := up.wait(ctx); err != nil {
 		return s.uploadFailed(err)
 	}
-	if up.records == 0 {
+	nEvents, err := s.uploadEvents(ctx, ids, next)
+	if err != nil {
+		return s.uploadFailed(err)
+	}
+	if up.records == 0 && nEvents == 0 {
 		s.mark.Synced, s.mark.Imported = upTo, nil
 		return writeMarkerFile(s.local.Dir(), s.mark)
 	}
@@ -126,7 +130,8 @@ func (s *Store) upload(ctx context.Context) error {
 		return err
 	}
 	s.compact(ctx, ids, next)
-	s.cfg.Log.Info().Uint64("warehouse_version", next).Int64("records_uploaded", up.records).Int("rows", up.rows).
+	s.settleEvents(ctx, ids, next)
+	s.cfg.Log.Info().Uint64("warehouse_version", next).Int64("records_uploaded", up.records).Int("rows", up.rows).Int("event_identities", nEvents).
 		Dur("took", time.Since(start)).Msg("warehouse state: uploaded")
 	return nil
 }

@@ -10,6 +10,8 @@
 //	BRAZESYNC_NAMESPACES  one row per namespace (destination, table, key kind, export flag)
 //	BRAZESYNC_LOCKS       one row per destination: the run holding it, the state's version, and
 //	                      the mapping settings the diff pushdown needs
+//	BRAZESYNC_EVENTS      one row per event identity and version: 16-byte identities (hex), their
+//	                      status and expiry, never event contents
 package layout
 
 import (
@@ -27,6 +29,7 @@ const (
 	StateTable      = "BRAZESYNC_STATE"
 	NamespacesTable = "BRAZESYNC_NAMESPACES"
 	LocksTable      = "BRAZESYNC_LOCKS"
+	EventsTable     = "BRAZESYNC_EVENTS"
 )
 
 // UserRow is the ATTRIBUTE of a user's own row in StateTable (its export flag). Braze attribute
