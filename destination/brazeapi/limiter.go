@@ -91,7 +91,7 @@ const (
 // however many workers wait, instead of every worker sleeping and polling for every token. The one
 // with the turn sleeps until 10 ms of the pace (at most half the burst) has built up, not a single
 // token, so the requests behind it leave in a group: at Braze's limit about ten requests per timer
-// wake-up, which cut a paced run's CPU by two fifths (docs/performance.md, "Pacing").
+// wake-up, which cut a paced run's CPU by a third to two fifths (docs/performance.md, "The sync state").
 //
 // Assumptions: the server counts requests as they arrive in fixed windows opened by the first
 // request (as the emulator does; Braze documents only "3,000 per 3 s" and the headers), and the
