@@ -25,7 +25,15 @@ type commitReq struct {
 	// MarkEvents, and Events' purge of the identities that expired before purgeBefore (events.go).
 	events      []EventMark
 	purgeBefore int64
-	done        chan error
+	// imported: copied from elsewhere (Import, ImportEvents), so it does not make this run the
+	// namespace's last; nor does a purge alone.
+	imported bool
+	done     chan error
+}
+
+// own reports whether req is the run's own work on its namespace.
+func (req *commitReq) own() bool {
+	return !req.imported && (len(req.updates) > 0 || len(req.events) > 0)
 }
 
 var errClosed = errors.New("state store is closed")
@@ -146,8 +154,10 @@ func (l *Local) applyGroup(group []*commitReq) error {
 			g.it.Close()
 		}
 	}()
+	own := map[*space]bool{}
 	for _, req := range group {
 		m := g.meta(req.run.space)
+		own[req.run.space] = own[req.run.space] || req.own()
 		for i := range req.updates {
 			if err := g.merge(req.run, m, &req.updates[i]); err != nil {
 				return err
@@ -163,7 +173,9 @@ func (l *Local) applyGroup(group []*commitReq) error {
 		}
 	}
 	for sp, m := range g.metas {
-		m.LastRun, m.LastCommit = l.opts.RunID, g.now
+		if own[sp] {
+			m.LastRun, m.LastCommit = l.opts.RunID, g.now
+		}
 		b, _ := json.Marshal(m)
 		_ = g.b.Set(nsKey(sp.id), b, nil)
 	}

@@ -142,6 +142,19 @@ func (rn *run) MarkEvents(ctx context.Context, marks []EventMark) error {
 	return rn.l.submit(ctx, &commitReq{run: rn, events: marks})
 }
 
+// ImportEvents applies marks copied from elsewhere (the warehouse state) to the identities of ns,
+// durably, as MarkEvents does; unlike it, they do not make this run the namespace's last.
+func (l *Local) ImportEvents(ctx context.Context, ns Namespace, marks []EventMark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	sp, err := l.Space(ctx, ns)
+	if err != nil {
+		return err
+	}
+	return l.submit(ctx, &commitReq{run: sp.(*run), events: marks, imported: true})
+}
+
 // storedEvent is an identity's value.
 type storedEvent struct {
 	status  EventStatus
@@ -265,4 +278,59 @@ func (g *groupWrite) purgeEvents(rn *run, now int64) error {
 	}
 	_ = g.b.DeleteRange(lo, hi, nil)
 	return nil
+}
+
+// EventCounts is a namespace's unexpired event identities by what is known of them (state show).
+type EventCounts struct {
+	Sent        int64 `json:"sent"`
+	Ambiguous   int64 `json:"may_be_recorded"`
+	Interrupted int64 `json:"interrupted"`
+}
+
+// Total is every identity counted.
+func (c EventCounts) Total() int64 { return c.Sent + c.Ambiguous + c.Interrupted }
+
+// CountEvents counts the unexpired identities of ns. A pending one counts as interrupted: no
+// request of the process asking is on the wire.
+func (l *Local) CountEvents(ctx context.Context, ns Namespace) (EventCounts, error) {
+	l.mu.Lock()
+	sp, ok := l.spaces[ns]
+	l.mu.Unlock()
+	var c EventCounts
+	if !ok {
+		return c, nil
+	}
+	r := eventRanges(sp.id)[0]
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: r[0], UpperBound: r[1]})
+	if err != nil {
+		return c, l.readErr(ns, err)
+	}
+	defer it.Close()
+	now := l.opts.Now().Unix()
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := ctx.Err(); err != nil {
+			return c, err
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return c, l.readErr(ns, err)
+		}
+		ev, err := decodeEvent(v)
+		if err != nil {
+			return c, corrupt(l.dir, fmt.Errorf("an event identity of %s: %w", ns, err))
+		}
+		switch {
+		case ev.expires < now:
+		case ev.status == EventSent:
+			c.Sent++
+		case ev.status == EventAmbiguous:
+			c.Ambiguous++
+		case ev.status == EventPending:
+			c.Interrupted++
+		}
+	}
+	if err := it.Error(); err != nil {
+		return c, l.readErr(ns, err)
+	}
+	return c, nil
 }

@@ -140,7 +140,7 @@ func (rn *run) Import(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return rn.l.submit(ctx, &commitReq{run: rn, records: recs})
+	return rn.l.submit(ctx, &commitReq{run: rn, records: recs, imported: true})
 }
 
 // Scan iterates the namespace's records in key order.

@@ -78,6 +78,25 @@ func TestEventsOnceFromAnyMachine(t *testing.T) {
 			t.Fatalf("event e%d recorded %d times, want once", i, c)
 		}
 	}
+
+	// state show, from a third machine, counts the identities the warehouse holds.
+	out, code := w.cliSpec(w.eventsSpec(), "state", "show", "--format", "json")
+	var shown []struct {
+		Tables []struct {
+			Events *struct {
+				Sent int64 `json:"sent"`
+			} `json:"events"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || code != 0 || len(shown) != 1 || len(shown[0].Tables) != 1 ||
+		shown[0].Tables[0].Events == nil || shown[0].Tables[0].Events.Sent != n {
+		t.Fatalf("state show does not count %d sent identities (exit %d, %v):\n%s", n, code, err, out)
+	}
+	// The text names the run that sent them (the second committed nothing), not the show itself.
+	text, _ := w.cliSpec(w.eventsSpec(), "state", "show")
+	if want := fmt.Sprintf("event identities: %d sent, 0 may be recorded, 0 interrupted; last run %s;", n, first.Report.RunID); !strings.Contains(text, want) {
+		t.Errorf("state show (text) does not say %q:\n%s", want, text)
+	}
 }
 
 // TestKilledRunsEventsNeverTwice: a run killed with SIGKILL on a machine whose disk goes with it,

@@ -2,6 +2,7 @@ package snowflakestate
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -17,9 +18,10 @@ const importBatch = 10000
 
 // warehouseNamespace is a row of BRAZESYNC_NAMESPACES.
 type warehouseNamespace struct {
-	id    string
-	ns    state.Namespace
-	reset uint64 // the version that last reset it
+	id      string
+	ns      state.Namespace
+	reset   uint64 // the version that last reset it
+	lastRun string // LAST_RUN: the run that last committed to it, from any machine
 }
 
 // source names the warehouse state this store follows, for the local marker.
@@ -49,6 +51,10 @@ func (s *Store) catchUp(ctx context.Context) error {
 	spaces, err := s.readNamespaces(ctx)
 	if err != nil {
 		return err
+	}
+	s.lastRuns = map[state.Namespace]string{}
+	for _, w := range spaces {
+		s.lastRuns[w.ns] = w.lastRun
 	}
 	full := map[string]bool{}
 	for _, w := range spaces {
@@ -111,7 +117,7 @@ func (s *Store) readVersion(ctx context.Context) (version, compacted uint64, err
 }
 
 func (s *Store) readNamespaces(ctx context.Context) ([]warehouseNamespace, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT NS, ENDPOINT, TABLE_NAME, KEY_KIND, EXPORT_ATTRIBUTE, EXPORT_VALUE, RESET_VERSION FROM "+
+	rows, err := s.db.QueryContext(ctx, "SELECT NS, ENDPOINT, TABLE_NAME, KEY_KIND, EXPORT_ATTRIBUTE, EXPORT_VALUE, RESET_VERSION, LAST_RUN FROM "+
 		s.names.namespaces+" WHERE DESTINATION = ?", s.cfg.Destination)
 	if err != nil {
 		return nil, explain("reading the warehouse state's namespaces", err)
@@ -121,10 +127,11 @@ func (s *Store) readNamespaces(ctx context.Context) ([]warehouseNamespace, error
 	for rows.Next() {
 		w := warehouseNamespace{ns: state.Namespace{Destination: s.cfg.Destination}}
 		var reset int64
-		if err := rows.Scan(&w.id, &w.ns.Endpoint, &w.ns.Table, &w.ns.KeyKind, &w.ns.ExportAttribute, &w.ns.ExportValue, &reset); err != nil {
+		var lastRun sql.NullString
+		if err := rows.Scan(&w.id, &w.ns.Endpoint, &w.ns.Table, &w.ns.KeyKind, &w.ns.ExportAttribute, &w.ns.ExportValue, &reset, &lastRun); err != nil {
 			return nil, explain("reading the warehouse state's namespaces", err)
 		}
-		w.reset = uint64(reset)
+		w.reset, w.lastRun = uint64(reset), lastRun.String
 		if id := namespaceID(w.ns); id != w.id {
 			return nil, fmt.Errorf("reading the warehouse state's namespaces: row %s describes namespace %s, whose id is %s: the table was edited by hand", w.id, w.ns, id)
 		}

@@ -373,7 +373,7 @@ func (im *eventImporter) flush(ctx context.Context) error {
 	if err := im.keepLocalKnowledge(evs); err != nil {
 		return err
 	}
-	if err := evs.MarkEvents(ctx, im.marks); err != nil {
+	if err := im.s.local.ImportEvents(ctx, ns, im.marks); err != nil {
 		return err
 	}
 	im.n += int64(len(im.marks))

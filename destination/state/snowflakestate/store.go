@@ -64,6 +64,8 @@ type Config struct {
 type Local interface {
 	state.Store
 	Events(ctx context.Context, ns state.Namespace) (state.Events, error)
+	CountEvents(ctx context.Context, ns state.Namespace) (state.EventCounts, error)
+	ImportEvents(ctx context.Context, ns state.Namespace, marks []state.EventMark) error
 	Dir() string
 }
 
@@ -92,6 +94,9 @@ type Store struct {
 	base  uint64
 	mark  marker
 	marks eventMarks // event outcomes not yet flushed to the warehouse
+	// lastRuns is each namespace's LAST_RUN at Open: the run that last committed to it from any
+	// machine, which this folder's copy may not know.
+	lastRuns map[state.Namespace]string
 
 	flushStop, flushDone chan struct{} // flushSettled's
 
@@ -188,11 +193,30 @@ func (s *Store) Space(ctx context.Context, ns state.Namespace) (state.Space, err
 	return &space{Space: sp, lock: s.lock}, nil
 }
 
+// CountEvents counts the local copy's identities of ns, which Open brought up to date.
+func (s *Store) CountEvents(ctx context.Context, ns state.Namespace) (state.EventCounts, error) {
+	return s.local.CountEvents(ctx, ns)
+}
+
 // Version is the local copy's version.
 func (s *Store) Version() uint64 { return s.local.Version() }
 
-// Namespaces describes the local copy's namespaces, which Open brought up to date.
-func (s *Store) Namespaces(ctx context.Context) ([]state.Info, error) { return s.local.Namespaces(ctx) }
+// Namespaces describes the local copy's namespaces, which Open brought up to date. A namespace this
+// run has not committed to names the warehouse's last run, without a time (the warehouse keeps
+// none): the copy's own may be an older run on this machine, or none at all.
+func (s *Store) Namespaces(ctx context.Context) ([]state.Info, error) {
+	infos, err := s.local.Namespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range infos {
+		in := &infos[i]
+		if last, ok := s.lastRuns[in.Namespace]; ok && in.LastRun != s.cfg.RunID && last != in.LastRun {
+			in.LastRun, in.LastCommit = last, 0
+		}
+	}
+	return infos, nil
+}
 
 // Stats reports what the run imported and uploaded so far.
 func (s *Store) Stats() Stats {

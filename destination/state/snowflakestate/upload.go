@@ -226,16 +226,21 @@ const namespaceMerge = `MERGE INTO %s t
 USING (SELECT ? AS NS, ? AS DESTINATION, ? AS ENDPOINT, ? AS TABLE_NAME, ? AS KEY_KIND, ? AS EXPORT_ATTRIBUTE, ? AS EXPORT_VALUE,
   ? AS USERS, ? AS FLAGGED_USERS, ? AS LAST_RUN, ? AS VERSION) s
 ON t.NS = s.NS
-WHEN MATCHED THEN UPDATE SET USERS = s.USERS, FLAGGED_USERS = s.FLAGGED_USERS, LAST_RUN = s.LAST_RUN, VERSION = s.VERSION
+WHEN MATCHED THEN UPDATE SET USERS = s.USERS, FLAGGED_USERS = s.FLAGGED_USERS, LAST_RUN = COALESCE(s.LAST_RUN, t.LAST_RUN), VERSION = s.VERSION
 WHEN NOT MATCHED THEN INSERT (NS, DESTINATION, ENDPOINT, TABLE_NAME, KEY_KIND, EXPORT_ATTRIBUTE, EXPORT_VALUE, USERS, FLAGGED_USERS, LAST_RUN, RESET_VERSION, VERSION)
   VALUES (s.NS, s.DESTINATION, s.ENDPOINT, s.TABLE_NAME, s.KEY_KIND, s.EXPORT_ATTRIBUTE, s.EXPORT_VALUE, s.USERS, s.FLAGGED_USERS, s.LAST_RUN, 0, s.VERSION)`
 
-// recordNamespace writes a namespace's row: its description and counters.
+// recordNamespace writes a namespace's row: its description and counters, and this run as its
+// last when this run committed to it (else LAST_RUN stays the warehouse's).
 func (s *Store) recordNamespace(ctx context.Context, info state.Info, version uint64) error {
 	ns := info.Namespace
+	var lastRun any
+	if info.LastRun == s.cfg.RunID {
+		lastRun = s.cfg.RunID
+	}
 	return s.exec(ctx, "recording namespace "+ns.String(), fmt.Sprintf(namespaceMerge, s.names.namespaces),
 		namespaceID(ns), ns.Destination, ns.Endpoint, ns.Table, ns.KeyKind, ns.ExportAttribute, ns.ExportValue,
-		info.Users, info.Flagged, s.cfg.RunID, int64(version))
+		info.Users, info.Flagged, lastRun, int64(version))
 }
 
 // compact deletes the rows the new version superseded. It runs after the commit, so a crash

@@ -163,14 +163,25 @@ type shownFolder struct {
 	StateDir    string       `json:"state_dir"`
 	Warehouse   string       `json:"warehouse,omitempty"` // DATABASE.SCHEMA with state.backend: snowflake
 	DiskBytes   uint64       `json:"disk_bytes"`
-	Tables      []state.Info `json:"tables"`
+	Tables      []shownTable `json:"tables"`
 	Note        string       `json:"note,omitempty"`
+}
+
+// shownTable is one namespace: its users and, for an events or purchases table, its identities.
+type shownTable struct {
+	state.Info
+	Events *state.EventCounts `json:"events,omitempty"`
+}
+
+// eventCounter is a state that counts event identities (both backends).
+type eventCounter interface {
+	CountEvents(ctx context.Context, ns state.Namespace) (state.EventCounts, error)
 }
 
 func showState(ctx context.Context, folders []stateFolder) ([]shownFolder, error) {
 	var out []shownFolder
 	for _, f := range folders {
-		s := shownFolder{Destination: f.destination, StateDir: f.dir, Warehouse: f.warehouse, Tables: []state.Info{}}
+		s := shownFolder{Destination: f.destination, StateDir: f.dir, Warehouse: f.warehouse, Tables: []shownTable{}}
 		st, err := openState(f, "state-show", true)
 		if errors.Is(err, state.ErrNoState) {
 			s.Note = "no run has recorded state here yet"
@@ -180,7 +191,7 @@ func showState(ctx context.Context, folders []stateFolder) ([]shownFolder, error
 		if err != nil {
 			return nil, err
 		}
-		infos, err := st.Namespaces(ctx)
+		s.Tables, err = tablesOf(ctx, st, f.destination)
 		s.DiskBytes = st.DiskBytes()
 		if cerr := st.Close(); err == nil {
 			err = cerr
@@ -188,14 +199,36 @@ func showState(ctx context.Context, folders []stateFolder) ([]shownFolder, error
 		if err != nil {
 			return nil, err
 		}
-		for _, info := range infos {
-			if info.Namespace.Destination == f.destination {
-				s.Tables = append(s.Tables, info)
-			}
-		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// tablesOf describes destination's namespaces in st, with the event identities of those that
+// hold any.
+func tablesOf(ctx context.Context, st destination.State, dest string) ([]shownTable, error) {
+	infos, err := st.Namespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tables := []shownTable{}
+	for _, info := range infos {
+		if info.Namespace.Destination != dest {
+			continue
+		}
+		t := shownTable{Info: info}
+		if ec, ok := st.(eventCounter); ok {
+			c, err := ec.CountEvents(ctx, info.Namespace)
+			if err != nil {
+				return nil, err
+			}
+			if c.Total() > 0 {
+				t.Events = &c
+			}
+		}
+		tables = append(tables, t)
+	}
+	return tables, nil
 }
 
 func printState(w io.Writer, shown []shownFolder) {
@@ -215,11 +248,17 @@ func printState(w io.Writer, shown []shownFolder) {
 				flag = ns.ExportAttribute + " " + ns.ExportValue
 			}
 			last := "never"
-			if t.LastCommit > 0 {
+			switch {
+			case t.LastCommit > 0:
 				last = fmt.Sprintf("%s at %s", t.LastRun, time.Unix(t.LastCommit, 0).UTC().Format(time.RFC3339))
+			case t.LastRun != "": // the warehouse's last run, which keeps no time
+				last = t.LastRun
 			}
-			fmt.Fprintf(w, "  table %s (%s, %s, %s): %d users, %d flagged; attributes %s; last run %s; %s\n",
-				ns.Table, ns.KeyKind, flag, ns.Endpoint, t.Users, t.Flagged, strings.Join(t.Attributes, ", "), last, report.ByteSize(t.DiskBytes))
+			what := fmt.Sprintf("%d users, %d flagged; attributes %s", t.Users, t.Flagged, strings.Join(t.Attributes, ", "))
+			if e := t.Events; e != nil {
+				what = fmt.Sprintf("event identities: %d sent, %d may be recorded, %d interrupted", e.Sent, e.Ambiguous, e.Interrupted)
+			}
+			fmt.Fprintf(w, "  table %s (%s, %s, %s): %s; last run %s; %s\n", ns.Table, ns.KeyKind, flag, ns.Endpoint, what, last, report.ByteSize(t.DiskBytes))
 		}
 	}
 }
