@@ -123,15 +123,8 @@ func typeCSVRow(p *plan, rec []string) bool {
 
 // csvRows is the second pass: records of at most batch rows on the plan's schema.
 type csvRows struct {
-	path  string
-	file  *os.File
-	cr    *csv.Reader
-	p     *plan
-	rb    *recordBuilder
-	batch int
-	rec   arrow.Record
-	err   error
-	row   int64
+	textRows
+	cr *csv.Reader
 }
 
 func openCSV(f FileSpec, p *plan, sc *arrow.Schema, batch int) (*csvRows, error) {
@@ -139,7 +132,7 @@ func openCSV(f FileSpec, p *plan, sc *arrow.Schema, batch int) (*csvRows, error)
 	if err != nil {
 		return nil, openError(err)
 	}
-	r := &csvRows{path: f.Path, file: file, cr: newCSVReader(file), p: p, batch: batch, rb: newRecordBuilder(p, sc)}
+	r := &csvRows{textRows: newTextRows(f, file, p, sc, batch), cr: newCSVReader(file)}
 	_, err = csvHeader(f.Path, r.cr)
 	if err == nil {
 		err = checkStamp(file, p)
@@ -151,18 +144,9 @@ func openCSV(f FileSpec, p *plan, sc *arrow.Schema, batch int) (*csvRows, error)
 	return r, nil
 }
 
-func (r *csvRows) Schema() *arrow.Schema { return r.rb.sc }
-func (r *csvRows) Record() arrow.Record  { return r.rec }
-func (r *csvRows) Err() error            { return r.err }
-func (r *csvRows) rowsTotal() int64      { return r.p.rows }
-
 // Next builds the next record.
 func (r *csvRows) Next() bool {
-	if r.rec != nil {
-		r.rec.Release()
-		r.rec = nil
-	}
-	if r.err != nil {
+	if !r.startBatch() {
 		return false
 	}
 	for n := 0; n < r.batch; n++ {
@@ -175,8 +159,7 @@ func (r *csvRows) Next() bool {
 			return false
 		}
 	}
-	r.rec = r.rb.record()
-	return r.rec != nil
+	return r.endBatch()
 }
 
 // row1 appends one row, good or rejected.
@@ -214,33 +197,6 @@ func (r *csvRows) pinProblem(rec []string) (string, string) {
 		}
 	}
 	return "", ""
-}
-
-// finish checks that the second pass read the file the first one typed.
-func (r *csvRows) finish() error {
-	if r.row != r.p.rows {
-		return sourceerr.Retryable(fmt.Errorf("%s: %w", r.path, errChanged))
-	}
-	return checkStamp(r.file, r.p)
-}
-
-func (r *csvRows) Close() error {
-	if r.rec != nil {
-		r.rec.Release()
-	}
-	r.rb.release()
-	return r.file.Close()
-}
-
-func checkStamp(file *os.File, p *plan) error {
-	st, err := stampOf(file)
-	if err != nil {
-		return err
-	}
-	if st != p.stamp {
-		return sourceerr.Retryable(fmt.Errorf("%s: %w", file.Name(), errChanged))
-	}
-	return nil
 }
 
 // openError classifies a failure to open a file named in the spec.

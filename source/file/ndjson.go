@@ -316,16 +316,9 @@ func lineError(path string, rows int64, err error) error {
 
 // ndjsonRows is the second pass.
 type ndjsonRows struct {
-	path  string
-	file  *os.File
-	sc    *bufio.Scanner
-	p     *plan
-	line  ndjsonLine
-	rb    *recordBuilder
-	batch int
-	rec   arrow.Record
-	err   error
-	row   int64
+	textRows
+	sc   *bufio.Scanner
+	line ndjsonLine
 }
 
 func openNDJSON(f FileSpec, p *plan, sc *arrow.Schema, batch int) (*ndjsonRows, error) {
@@ -333,7 +326,7 @@ func openNDJSON(f FileSpec, p *plan, sc *arrow.Schema, batch int) (*ndjsonRows, 
 	if err != nil {
 		return nil, openError(err)
 	}
-	r := &ndjsonRows{path: f.Path, file: file, sc: newLineScanner(file), p: p, batch: batch, rb: newRecordBuilder(p, sc),
+	r := &ndjsonRows{textRows: newTextRows(f, file, p, sc, batch), sc: newLineScanner(file),
 		line: ndjsonLine{index: map[string]int{}, values: make([][]byte, len(p.cols))}}
 	for i, c := range p.cols {
 		r.line.index[c.name] = i
@@ -345,17 +338,9 @@ func openNDJSON(f FileSpec, p *plan, sc *arrow.Schema, batch int) (*ndjsonRows, 
 	return r, nil
 }
 
-func (r *ndjsonRows) Schema() *arrow.Schema { return r.rb.sc }
-func (r *ndjsonRows) Record() arrow.Record  { return r.rec }
-func (r *ndjsonRows) Err() error            { return r.err }
-func (r *ndjsonRows) rowsTotal() int64      { return r.p.rows }
-
+// Next builds the next record; blank lines are no rows.
 func (r *ndjsonRows) Next() bool {
-	if r.rec != nil {
-		r.rec.Release()
-		r.rec = nil
-	}
-	if r.err != nil {
+	if !r.startBatch() {
 		return false
 	}
 	for n := 0; n < r.batch; {
@@ -371,8 +356,7 @@ func (r *ndjsonRows) Next() bool {
 		}
 		n++
 	}
-	r.rec = r.rb.record()
-	return r.rec != nil
+	return r.endBatch()
 }
 
 func (r *ndjsonRows) row1(line []byte) error {
@@ -408,22 +392,12 @@ func (r *ndjsonRows) pinProblem() (string, string) {
 	return "", ""
 }
 
+// finish checks the scanner's end, then the file (textRows.finish).
 func (r *ndjsonRows) finish() error {
 	if err := r.sc.Err(); err != nil {
 		return lineError(r.path, r.row, err)
 	}
-	if r.row != r.p.rows {
-		return sourceerr.Retryable(fmt.Errorf("%s: %w", r.path, errChanged))
-	}
-	return checkStamp(r.file, r.p)
-}
-
-func (r *ndjsonRows) Close() error {
-	if r.rec != nil {
-		r.rec.Release()
-	}
-	r.rb.release()
-	return r.file.Close()
+	return r.textRows.finish()
 }
 
 // json appends one raw JSON value as the column's kind.
