@@ -128,9 +128,26 @@ func (r syncRun) rowsPerSec() float64 { return float64(r.rows) / r.wall.Seconds(
 // cpuPerMillion is core-seconds per million rows.
 func (r syncRun) cpuPerMillion() float64 { return r.cpu.Seconds() / float64(r.rows) * 1e6 }
 
-// runSync runs `brazesync sync` on spec (with {{BIN}} replaced) against emu, following
-// its process tree.
+// runSync runs `brazesync sync` on spec (with {{BIN}} replaced) against emu, following its
+// process tree, and fails unless every row was delivered and Braze processed every object sent.
 func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...string) syncRun {
+	b.Helper()
+	run := execSync(b, emu, spec, rows, env...)
+	if got := run.report.UsersSent + run.report.RowsMerged; got != rows || !run.report.Balanced() {
+		b.Fatalf("not every row delivered: sent %d + merged %d of %d (report %+v)", run.report.UsersSent, run.report.RowsMerged, rows, run.report.Report)
+	}
+	if run.emu.AttributesProcessed != run.report.UsersSent {
+		b.Fatalf("emulator processed %d objects, brazesync reports %d sent", run.emu.AttributesProcessed, run.report.UsersSent)
+	}
+	b.Logf("%d rows in %v: %.0f rows/s, brazesync CPU %v, emulator CPU %v, %d requests, %d rate limited",
+		rows, run.wall.Round(time.Millisecond), run.rowsPerSec(), run.cpu, run.emuCPU, run.emu.Requests, run.emu.RateLimited)
+	return run
+}
+
+// execSync runs one `brazesync sync` on spec into a reset emu, in a folder of its own (the
+// profiling builds when $BENCH_PROFILE_DIR is set), and returns what it cost and reported. A
+// failed run fails the benchmark; the report is the caller's to check.
+func execSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...string) syncRun {
 	b.Helper()
 	emu.control(b, http.MethodPost, "reset", nil)
 	dir := b.TempDir()
@@ -179,14 +196,6 @@ func runSync(b *testing.B, emu *emulatorProc, spec string, rows int64, env ...st
 	if err := json.Unmarshal(raw, &run.report); err != nil {
 		b.Fatal(err)
 	}
-	if got := run.report.UsersSent + run.report.RowsMerged; got != rows || !run.report.Balanced() {
-		b.Fatalf("not every row delivered: sent %d + merged %d of %d (report %+v)", run.report.UsersSent, run.report.RowsMerged, rows, run.report.Report)
-	}
-	if run.emu.AttributesProcessed != run.report.UsersSent {
-		b.Fatalf("emulator processed %d objects, brazesync reports %d sent", run.emu.AttributesProcessed, run.report.UsersSent)
-	}
-	b.Logf("%d rows in %v: %.0f rows/s, brazesync CPU %v, emulator CPU %v, %d requests, %d rate limited",
-		rows, wall.Round(time.Millisecond), run.rowsPerSec(), run.cpu, run.emuCPU, run.emu.Requests, run.emu.RateLimited)
 	return run
 }
 

@@ -1,13 +1,8 @@
 package bench
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -139,52 +134,13 @@ func recordPacedCPU() {
 // unchanged every row, and Braze processed exactly the objects sent.
 func stateSync(b *testing.B, emu *emulatorProc, file, stateDir string, rows int64, fresh bool, extra ...string) syncRun {
 	b.Helper()
-	emu.control(b, http.MethodPost, "reset", nil)
-	dir := b.TempDir()
 	if stateDir != "" {
 		extra = append(extra, "state_dir: "+stateDir)
 	}
 	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "rate_limit:") }) {
 		extra = append(extra, "rate_limit: -1")
 	}
-	bin := testbin.Dir(b)
-	if p := os.Getenv("BENCH_PROFILE_DIR"); p != "" {
-		bin = profiledBin(b, p)
-	}
-	spec := strings.ReplaceAll(stateSpec(file, extra...), "{{BIN}}", bin)
-	specPath := filepath.Join(dir, "spec.yml")
-	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "brazesync"), "sync", "--log-format", "json",
-		"--progress", "none", "--report", filepath.Join(dir, "report.json"), specPath)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BRAZE_API_KEY="+benchKey, "BRAZE_ENDPOINT="+emu.url)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	emuCPU := emu.cpu()
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	w := watchTree(cmd.Process.Pid)
-	err := cmd.Wait()
-	wall := time.Since(start)
-	w.stop()
-	if err != nil {
-		b.Fatalf("brazesync sync: %v\n%s", err, testbin.Tail(stderr.String(), 4000))
-	}
-	run := syncRun{rows: rows, wall: wall, procs: w.byName(), emuCPU: emu.cpu() - emuCPU, emu: emu.stats(b)}
-	run.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &run.report); err != nil {
-		b.Fatal(err)
-	}
+	run := execSync(b, emu, stateSpec(file, extra...), rows)
 	rep := run.report
 	switch {
 	case !rep.Balanced() || rep.Rejected() > 0 || rep.Skipped() > 0:
@@ -198,7 +154,7 @@ func stateSync(b *testing.B, emu *emulatorProc, file, stateDir string, rows int6
 		run.report.StateBytes = d.StateBytes
 	}
 	b.Logf("%d rows in %v: %.0f rows/s, %d sent, %d unchanged, brazesync CPU %v, destination peak %.0f MiB, state %d bytes",
-		rows, wall.Round(time.Millisecond), run.rowsPerSec(), rep.UsersSent, rep.RowsUnchanged, run.cpu,
+		rows, run.wall.Round(time.Millisecond), run.rowsPerSec(), rep.UsersSent, rep.RowsUnchanged, run.cpu,
 		mib(run.procs["braze-destinati"].Peak), run.report.StateBytes)
 	return run
 }
