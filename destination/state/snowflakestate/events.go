@@ -105,6 +105,58 @@ func (b *eventBatch) add(ns string, mk state.EventMark, status int64, run string
 
 func (b *eventBatch) len() int { return len(b.ns) }
 
+func (b *eventBatch) addBatch(o eventBatch) {
+	b.ns, b.id, b.status = append(b.ns, o.ns...), append(b.id, o.id...), append(b.status, o.status...)
+	b.expires, b.run, b.version = append(b.expires, o.expires...), append(b.run, o.run...), append(b.version, o.version...)
+}
+
+// pendingWrites gathers the pending rows of concurrent requests into one INSERT: while one is in
+// flight, the rows of the requests that come meanwhile wait and go together in the next. So a run
+// makes about one INSERT per Snowflake round trip, not one per request (each INSERT is
+// micro-partitions of its own), and no request waits for more than the INSERT in flight and its own.
+type pendingWrites struct {
+	mu      sync.Mutex
+	rows    eventBatch
+	waiters []chan error
+	busy    bool // a writer goroutine is inserting
+}
+
+// insertPending inserts b's rows, with those of other requests waiting, and returns once they are
+// in the warehouse.
+func (s *Store) insertPending(b eventBatch) error {
+	done := make(chan error, 1)
+	pw := &s.pending
+	pw.mu.Lock()
+	pw.rows.addBatch(b)
+	pw.waiters = append(pw.waiters, done)
+	if !pw.busy {
+		pw.busy = true
+		go s.writePending()
+	}
+	pw.mu.Unlock()
+	return <-done
+}
+
+// writePending inserts the gathered rows, round after round, until none are waiting.
+func (s *Store) writePending() {
+	pw := &s.pending
+	for {
+		pw.mu.Lock()
+		rows, waiters := pw.rows, pw.waiters
+		pw.rows, pw.waiters = eventBatch{}, nil
+		if len(waiters) == 0 {
+			pw.busy = false
+			pw.mu.Unlock()
+			return
+		}
+		pw.mu.Unlock()
+		err := s.insertEvents(context.Background(), "recording event identities as pending before their request", rows)
+		for _, w := range waiters {
+			w <- err
+		}
+	}
+}
+
 func (s *Store) insertEvents(ctx context.Context, doing string, b eventBatch) error {
 	for lo := 0; lo < b.len(); lo += uploadRows {
 		hi := min(lo+uploadRows, b.len())
@@ -171,7 +223,7 @@ func (e *events) MarkEvents(ctx context.Context, marks []state.EventMark) error 
 		if err := e.ensure(ctx); err != nil {
 			return err
 		}
-		if err := e.s.insertEvents(ctx, "recording event identities as pending before their request", pending); err != nil {
+		if err := e.s.insertPending(pending); err != nil {
 			return err
 		}
 	}

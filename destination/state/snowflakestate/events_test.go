@@ -3,12 +3,15 @@ package snowflakestate
 import (
 	"context"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/brazesync/brazesync/destination/state"
+	"github.com/brazesync/brazesync/destination/state/snowflakestate/layout"
 )
 
 var activity = state.Namespace{Destination: "braze", Endpoint: "rest.iad-01.braze.com", Table: "activity", KeyKind: "external_id"}
@@ -227,4 +230,33 @@ func (w *warehouse) killAfterFlush(s *Store, n int) {
 	}, 10*time.Second, 10*time.Millisecond, "%d outcomes flushed during the run", n)
 	crash(s)
 	w.emu.Advance(testTTL + time.Second)
+}
+
+// TestPendingRowsShareInserts: requests marking their events pending at once, against a warehouse
+// whose statements take 100 ms, share INSERTs — one in flight, the others' rows in the next — and
+// every identity is in the warehouse when its MarkEvents returns.
+func TestPendingRowsShareInserts(t *testing.T) {
+	w := newWarehouseAt(t, 100*time.Millisecond)
+	a := w.mustOpen(filepath.Join(t.TempDir(), "a"))
+	evs := openEvents(t, a)
+	const requests = 16
+	var wg sync.WaitGroup
+	for i := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mark(t, evs, state.EventPending, evID(byte(100+i)))
+		}()
+	}
+	wg.Wait()
+	pending, _ := w.eventRows()
+	require.Equal(t, requests, pending)
+	inserts := 0
+	for _, q := range w.emu.History() {
+		if strings.HasPrefix(q.SQL, "INSERT INTO") && strings.Contains(q.SQL, layout.EventsTable) {
+			inserts++
+		}
+	}
+	require.LessOrEqual(t, inserts, 3, "16 requests at once go in at most 3 INSERTs (the first, then the rest together)")
+	require.NoError(t, a.Close())
 }

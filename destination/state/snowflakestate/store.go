@@ -91,9 +91,10 @@ type Store struct {
 
 	// base is the warehouse version the local copy matches after Open (the version uploads
 	// build on); mark is the local sync marker.
-	base  uint64
-	mark  marker
-	marks eventMarks // event outcomes not yet flushed to the warehouse
+	base    uint64
+	mark    marker
+	marks   eventMarks    // event outcomes not yet flushed to the warehouse
+	pending pendingWrites // pending event identities being inserted
 	// lastRuns is each namespace's LAST_RUN at Open: the run that last committed to it from any
 	// machine, which this folder's copy may not know.
 	lastRuns map[state.Namespace]string

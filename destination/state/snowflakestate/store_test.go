@@ -25,8 +25,11 @@ type warehouse struct {
 	run int
 }
 
-func newWarehouse(t *testing.T) *warehouse {
-	emu := emutest.Snowflake(t, snowflakeemu.Options{Password: "pw", Now: snowflakeemu.SeedClock})
+func newWarehouse(t *testing.T) *warehouse { return newWarehouseAt(t, 0) }
+
+// newWarehouseAt is a warehouse whose every statement takes at least latency, as Snowflake's do.
+func newWarehouseAt(t *testing.T, latency time.Duration) *warehouse {
+	emu := emutest.Snowflake(t, snowflakeemu.Options{Password: "pw", Now: snowflakeemu.SeedClock, Latency: latency})
 	return &warehouse{t: t, emu: emu}
 }
 

@@ -54,6 +54,9 @@ type Options struct {
 	HoldQuery time.Duration
 	// Dir holds the SQLite file (default: a new temporary directory).
 	Dir string
+	// Latency is how long every statement takes at least, as a real warehouse's round trip does
+	// (default 0: as fast as SQLite).
+	Latency time.Duration
 }
 
 func (o *Options) setDefaults() {

@@ -156,6 +156,12 @@ var (
 
 // execute runs one statement and returns the answer to send.
 func (e *Emulator) execute(ctx context.Context, s *session, q *query, req queryRequest) envelope {
+	if e.opts.Latency > 0 {
+		select {
+		case <-time.After(e.opts.Latency):
+		case <-ctx.Done():
+		}
+	}
 	if m := reSessionStmt.FindStringSubmatch(req.SQLText); m != nil {
 		return e.finish(q, e.sessionStatement(s, q, m))
 	}
