@@ -36,7 +36,7 @@ func BenchmarkWarehousePushdown(b *testing.B) {
 	braze := emutest.Braze(b, brazeemu.Options{APIKeys: []string{benchKey}, RateLimit: -1})
 	seedPushdownUsers(b, sf, rows)
 	warm := b.TempDir()
-	seed := warehouseSync(b, sf, braze, key, warm, true)
+	seed := warehouseSync(b, sf, braze, key, warm, usersQuery(true))
 	if seed.report.UsersSent != int64(rows) {
 		b.Fatalf("the seeding run sent %d users, want %d", seed.report.UsersSent, rows)
 	}
@@ -51,7 +51,7 @@ func BenchmarkWarehousePushdown(b *testing.B) {
 			if dir == "" {
 				dir = b.TempDir()
 			}
-			r := warehouseSync(b, sf, braze, key, dir, c.pushdown)
+			r := warehouseSync(b, sf, braze, key, dir, usersQuery(c.pushdown))
 			if r.report.UsersSent != 0 || r.report.RowsUnchanged != r.report.RowsRead {
 				b.Fatalf("%s: an unchanged re-sync sent %d users (%d of %d rows unchanged)", c.label, r.report.UsersSent, r.report.RowsUnchanged, r.report.RowsRead)
 			}
@@ -85,23 +85,28 @@ type warehouseRun struct {
 	report     runner.RunReport
 	sourceRows int64 // rows the users query returned
 	stateRows  int64 // rows the state import returned
+	queries    []snowflakeemu.QueryRecord
 }
 
-// warehouseSync runs `brazesync sync` in dir and reads, from the emulator's query log, the rows
-// the source query and the state import moved out of Snowflake.
-func warehouseSync(b *testing.B, sf *snowflakeemu.Emulator, braze *brazeemu.Emulator, key testbin.KeyPair, dir string, pushdown bool) warehouseRun {
+func usersQuery(pushdown bool) snowflake.Query {
+	return snowflake.Query{Name: "users", SQL: pushdownQuery, Pushdown: pushdown}
+}
+
+// warehouseSync runs `brazesync sync` of query in dir, extra lines in the destination's spec, and
+// reads, from the emulator's query log, the rows the source query and the state import moved out
+// of Snowflake.
+func warehouseSync(b *testing.B, sf *snowflakeemu.Emulator, braze *brazeemu.Emulator, key testbin.KeyPair, dir string, query snowflake.Query, extra ...string) warehouseRun {
 	b.Helper()
 	host, port := sf.HostPort()
 	src := snowflake.Spec{Account: "EMU", User: "BRAZESYNC", PrivateKeyPath: key.PrivatePath, Warehouse: "COMPUTE_WH",
-		Role: "SYNC_ROLE", Host: host, Port: port, Protocol: "http",
-		Queries: []snowflake.Query{{Name: "users", SQL: pushdownQuery, Pushdown: pushdown}}}
-	if pushdown {
+		Role: "SYNC_ROLE", Host: host, Port: port, Protocol: "http", Queries: []snowflake.Query{query}}
+	if query.Pushdown {
 		src.PushdownState = &snowflake.PushdownState{Database: "BRAZE"}
 	}
 	state := []string{"rate_limit: -1", "state:", "  backend: snowflake", "  account: EMU", "  user: BRAZESYNC",
 		"  private_key_path: " + key.PrivatePath, "  warehouse: COMPUTE_WH", "  role: SYNC_ROLE",
 		fmt.Sprintf("  host: %q", host), fmt.Sprintf("  port: %d", port), "  protocol: http", "  database: BRAZE"}
-	spec := strings.ReplaceAll(testbin.Spec(testbin.SnowflakeSource(src), testbin.BrazeDestination("BENCH", state...)), "{{BIN}}", testbin.Dir(b))
+	spec := strings.ReplaceAll(testbin.Spec(testbin.SnowflakeSource(src), testbin.BrazeDestination("BENCH", append(state, extra...)...)), "{{BIN}}", testbin.Dir(b))
 	specPath := filepath.Join(dir, "spec.yml")
 	if err := os.WriteFile(specPath, []byte(spec), 0o600); err != nil {
 		b.Fatal(err)
@@ -119,7 +124,7 @@ func warehouseSync(b *testing.B, sf *snowflakeemu.Emulator, braze *brazeemu.Emul
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("brazesync sync: %v\n%s", err, testbin.Tail(stderr.String(), 4000))
 	}
-	run := warehouseRun{wall: time.Since(start)}
+	run := warehouseRun{wall: time.Since(start), queries: sf.History()[logged:]}
 	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil {
 		b.Fatal(err)
