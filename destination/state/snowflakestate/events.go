@@ -373,7 +373,11 @@ func (im *eventImporter) add(ctx context.Context, rec arrow.Record) error {
 			return fmt.Errorf("an event identity of namespace %s is not %d hex-encoded bytes: the table was edited by hand", ns, state.EventIDSize)
 		}
 		status, _ := intAt(cols[2], i)
-		mk := state.EventMark{Status: importedStatus(status)}
+		st, ok := importedStatus(status)
+		if !ok {
+			return fmt.Errorf("an event identity of namespace %s has STATUS %d, which brazesync never writes: the table was edited by hand", ns, status)
+		}
+		mk := state.EventMark{Status: st}
 		copy(mk.ID[:], raw)
 		mk.Expires, _ = intAt(cols[3], i)
 		im.marks = append(im.marks, mk)
@@ -404,17 +408,19 @@ func (im *eventImporter) keepLocalKnowledge(evs state.Events) error {
 	return nil
 }
 
-// importedStatus is the local mark for a warehouse STATUS.
-func importedStatus(status int64) state.EventStatus {
+// importedStatus is the local mark for a warehouse STATUS (false: not one brazesync writes).
+func importedStatus(status int64) (state.EventStatus, bool) {
 	switch status {
+	case eventForgotten:
+		return state.EventUnknown, true
 	case eventPending:
-		return state.EventInterrupted
+		return state.EventInterrupted, true
 	case eventSent:
-		return state.EventSent
+		return state.EventSent, true
 	case eventAmbiguous:
-		return state.EventAmbiguous
+		return state.EventAmbiguous, true
 	}
-	return state.EventUnknown
+	return state.EventUnknown, false
 }
 
 func (im *eventImporter) flush(ctx context.Context) error {

@@ -260,3 +260,21 @@ func TestPendingRowsShareInserts(t *testing.T) {
 	require.LessOrEqual(t, inserts, 2*pendingInFlight, "16 requests at once go in at most two rounds of INSERTs")
 	require.NoError(t, a.Close())
 }
+
+// TestEditedEventRowsFail: a row brazesync could not have written (a status it never uses, an
+// identity that is not 16 hex-encoded bytes) fails the next Open naming the table's edit, rather
+// than being read as "not sent", which would send the event again.
+func TestEditedEventRowsFail(t *testing.T) {
+	for _, row := range []struct{ id, status string }{{"'00112233445566778899aabbccddeeff'", "7"}, {"'not-hex'", "2"}} {
+		w := newWarehouse(t)
+		a := w.mustOpen(filepath.Join(t.TempDir(), "a"))
+		evs := openEvents(t, a)
+		mark(t, evs, state.EventPending, evID(1))
+		mark(t, evs, state.EventSent, evID(1)) // the upload makes version 1
+		require.NoError(t, a.Close())
+		_, err := w.emu.DB().Exec(`INSERT INTO "BRAZESYNC.BRAZESYNC_EVENTS" VALUES (?, `+row.id+`, `+row.status+`, 4102444800, NULL, 1)`, namespaceID(activity))
+		require.NoError(t, err)
+		_, err = w.open(filepath.Join(t.TempDir(), "b"))
+		require.ErrorContains(t, err, "edited by hand")
+	}
+}
