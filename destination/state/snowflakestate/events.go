@@ -78,6 +78,14 @@ func (m *eventMarks) takeUnflushed() eventBatch {
 	return b
 }
 
+// putBack returns rows a failed flush took, ahead of those noted since, for the next flush.
+func (m *eventMarks) putBack(b eventBatch) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b.addBatch(m.unflushed)
+	m.unflushed = b
+}
+
 // warehouseStatus is the STATUS of a settled mark.
 func warehouseStatus(st state.EventStatus) int64 {
 	switch st {
@@ -248,8 +256,8 @@ WHEN NOT MATCHED THEN INSERT (NS, DESTINATION, ENDPOINT, TABLE_NAME, KEY_KIND, E
   VALUES (s.NS, s.DESTINATION, s.ENDPOINT, s.TABLE_NAME, s.KEY_KIND, s.EXPORT_ATTRIBUTE, s.EXPORT_VALUE, 0, 0, NULL, 0, s.VERSION)`
 
 // flushSettled writes the marks settled since the last flush as VERSION 0 rows, every
-// settleFlushEvery until stop is closed. A failed flush is retried with the next one; the
-// version at the end carries every mark regardless.
+// settleFlushEvery until stop is closed. A failed flush puts its rows back for the next one, or
+// for the upload at the end.
 func (s *Store) flushSettled(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(settleFlushEvery)
@@ -265,7 +273,8 @@ func (s *Store) flushSettled(stop <-chan struct{}, done chan<- struct{}) {
 			continue
 		}
 		if err := s.insertEvents(context.Background(), "recording settled event identities", b); err != nil {
-			s.cfg.Log.Warn().Err(err).Msg("warehouse state: settled event identities reach the warehouse with the run's upload instead")
+			s.marks.putBack(b)
+			s.cfg.Log.Warn().Err(err).Msg("warehouse state: settled event identities could not be flushed; the next flush or the upload retries them")
 		}
 	}
 }

@@ -278,3 +278,18 @@ func TestEditedEventRowsFail(t *testing.T) {
 		require.ErrorContains(t, err, "edited by hand")
 	}
 }
+
+// TestFailedFlushKeepsItsRows: rows a failed flush took go back ahead of those noted since, so the
+// next flush (or the upload) writes both, in the order they settled.
+func TestFailedFlushKeepsItsRows(t *testing.T) {
+	var m eventMarks
+	m.note("ns", []state.EventMark{{ID: evID(1), Status: state.EventSent}})
+	taken := m.takeUnflushed()
+	m.note("ns", []state.EventMark{{ID: evID(2), Status: state.EventAmbiguous}})
+	m.putBack(taken)
+	b := m.takeUnflushed()
+	require.Equal(t, 2, b.len())
+	require.Equal(t, []int64{eventSent, eventAmbiguous}, b.status)
+	rest := m.takeUnflushed()
+	require.Zero(t, rest.len())
+}
