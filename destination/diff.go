@@ -100,7 +100,7 @@ func (w *Writer) openState(runID string) error {
 	if !*w.spec.Diff {
 		return nil
 	}
-	st, err := w.openStateStore(runID) // the folder, or the warehouse state (stateopen.go)
+	st, err := openStateStore(w.name, w.spec, runID, w.log, w.tally) // the folder, or the warehouse state (stateopen.go)
 	if errors.Is(err, state.ErrNoState) {
 		return nil // a dry run before any real run: every user is new
 	}

@@ -54,6 +54,5 @@ func OpenState(name string, specJSON []byte, runID string, log zerolog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("reading the destination spec: %w", err)
 	}
-	w := &Writer{name: name, spec: s, log: log, tally: report.NewTally(runID, time.Now())}
-	return w.openStateStore(runID)
+	return openStateStore(name, s, runID, log, report.NewTally(runID, time.Now()))
 }

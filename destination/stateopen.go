@@ -16,52 +16,53 @@ import (
 	"github.com/brazesync/brazesync/source/sourceerr"
 )
 
-// openStateStore opens the backend state.backend names. The local folder opens read-only for a
-// dry run; as the warehouse's working copy it opens writable, since it is brought up to date
-// from the warehouse first (a dry run still commits nothing, so nothing is uploaded).
-func (w *Writer) openStateStore(runID string) (State, error) {
-	warehouse := w.spec.State.Backend == BackendSnowflake
-	local, err := state.Open(w.spec.StateDir, state.Options{RunID: runID, ReadOnly: w.spec.DryRun && !warehouse, Log: w.log})
+// openStateStore opens the backend state.backend names for destination name: what its runs, and
+// state show and reset, open. The local folder opens read-only for a dry run; as the warehouse's
+// working copy it opens writable, since it is brought up to date from the warehouse first (a dry
+// run still commits nothing, so nothing is uploaded). The warehouse's import and take-over go to
+// tally; its uploads, at Close.
+func openStateStore(name string, spec *Spec, runID string, log zerolog.Logger, tally *report.Tally) (State, error) {
+	warehouse := spec.State.Backend == BackendSnowflake
+	local, err := state.Open(spec.StateDir, state.Options{RunID: runID, ReadOnly: spec.DryRun && !warehouse, Log: log})
 	if err != nil {
 		return nil, err
 	}
 	if !warehouse {
 		return local, nil
 	}
-	cfg, err := w.warehouseConfig(runID)
+	cfg, err := warehouseConfig(name, spec, runID, log)
 	if err != nil {
 		_ = local.Close()
 		return nil, err
 	}
 	st, err := snowflakestate.Open(context.Background(), local, cfg)
 	if err != nil {
-		return nil, openError(w.spec.State.Connection, err)
+		return nil, openError(spec.State.Connection, err)
 	}
-	w.tally.Update(func(r *report.Report) {
+	tally.Update(func(r *report.Report) {
 		r.StateImported = st.Stats().Imported
 		if h := st.Stats().TookOver; h != nil {
 			r.Notes = append(r.Notes, "took over the warehouse state's lock from "+h.String()+
 				": that run stopped without releasing it; what it sent but did not upload is sent again")
 		}
 	})
-	return &warehouseState{Store: st, local: local, tally: w.tally}, nil
+	return &warehouseState{Store: st, local: local, tally: tally}, nil
 }
 
 // warehouseConfig is the warehouse state's configuration from the spec's state block.
-func (w *Writer) warehouseConfig(runID string) (snowflakestate.Config, error) {
-	drv, err := snowflake.DriverConfig(w.spec.State.Connection)
+func warehouseConfig(name string, spec *Spec, runID string, log zerolog.Logger) (snowflakestate.Config, error) {
+	drv, err := snowflake.DriverConfig(spec.State.Connection)
 	if err != nil {
 		return snowflakestate.Config{}, fmt.Errorf("state: %w", err)
 	}
-	return snowflakestate.Config{Driver: drv, Database: w.spec.State.Database, Schema: w.spec.State.Schema, Destination: w.name,
-		RunID: runID, LockTimeout: w.spec.State.lockTimeout(), Pushdown: w.pushdownSettings(), Log: w.log}, nil
+	return snowflakestate.Config{Driver: drv, Database: spec.State.Database, Schema: spec.State.Schema, Destination: name,
+		RunID: runID, LockTimeout: spec.State.lockTimeout(), Pushdown: pushdownSettings(name, spec), Log: log}, nil
 }
 
 // InspectState looks at the warehouse state of the destination called name (state.backend:
 // snowflake) without taking its lock or writing anything: brazesync check.
 func InspectState(ctx context.Context, name string, spec *Spec) (snowflakestate.Inspection, error) {
-	w := &Writer{name: name, spec: spec, log: zerolog.Nop()}
-	cfg, err := w.warehouseConfig("")
+	cfg, err := warehouseConfig(name, spec, "", zerolog.Nop())
 	if err != nil {
 		return snowflakestate.Inspection{}, err
 	}
@@ -92,16 +93,16 @@ func openError(conn snowflake.Connection, err error) error {
 
 // pushdownSettings are the mapping settings the Snowflake source's diff pushdown reads from the
 // lock row (package layout): this run's, recorded before any source runs.
-func (w *Writer) pushdownSettings() layout.Pushdown {
-	p := layout.Pushdown{Destination: w.name, Endpoint: endpointHost(w.spec.Endpoint), Config: w.spec.Config,
-		ExportAttribute: *w.spec.ExportAttribute, RefreshAfterSeconds: int64(w.spec.refreshAfter().Seconds())}
+func pushdownSettings(name string, spec *Spec) layout.Pushdown {
+	p := layout.Pushdown{Destination: name, Endpoint: endpointHost(spec.Endpoint), Config: spec.Config,
+		ExportAttribute: *spec.ExportAttribute, RefreshAfterSeconds: int64(spec.refreshAfter().Seconds())}
 	if p.ExportAttribute != "" {
-		p.ExportValue = w.spec.ExportValue
+		p.ExportValue = spec.ExportValue
 	}
-	if w.spec.FullRefresh {
+	if spec.FullRefresh {
 		p.Disabled = "full refresh: every attribute is sent"
 	}
-	p.Mirror = w.spec.Mirror // mirror mode needs every key: pushdown would hide unchanged users (docs/mirror.md)
+	p.Mirror = spec.Mirror // mirror mode needs every key: pushdown would hide unchanged users (docs/mirror.md)
 	return p
 }
 

@@ -59,8 +59,7 @@ func TestPushdownSettingsCarryNoSecret(t *testing.T) {
 	s, err := ParseSpec([]byte(`{"api_key":"braze-secret-key-71","endpoint":"https://rest.iad-01.braze.com","refresh_after":"720h",
 		"attributes":{"T":"tier"},"state":{"backend":"snowflake","account":"a","user":"u","password":"state-secret-pw-93","warehouse":"w","database":"d"}}`))
 	require.NoError(t, err)
-	w := &Writer{spec: s, name: "braze"}
-	p := w.pushdownSettings()
+	p := pushdownSettings("braze", s)
 	require.Equal(t, "rest.iad-01.braze.com", p.Endpoint)
 	require.Equal(t, int64(720*3600), p.RefreshAfterSeconds)
 	require.Equal(t, map[string]string{"T": "tier"}, p.Config.Attributes)
@@ -68,7 +67,7 @@ func TestPushdownSettingsCarryNoSecret(t *testing.T) {
 	text := strings.ToLower(fmtJSON(t, p))
 	require.NotContains(t, text, "secret")
 	s.FullRefresh = true
-	require.NotEmpty(t, w.pushdownSettings().Disabled)
+	require.NotEmpty(t, pushdownSettings("braze", s).Disabled)
 }
 
 func fmtJSON(t *testing.T, v any) string {
