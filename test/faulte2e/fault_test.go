@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,7 +113,11 @@ func TestFaultsLoseNothing(t *testing.T) {
 			assert.Equal(t, destination.ReasonInvalidValue, d.Reason)
 		case *r.ID == "null":
 			require.True(t, isDead, "row %d has a blocked external_id", i)
-			assert.Contains(t, d.Detail, "blacklisted")
+			// Braze's own error, unless an injected minor error took the object first (the emulator
+			// then rejects it without looking at it, so only the injected error is listed).
+			if !strings.Contains(d.Detail, "injected minor error") {
+				assert.Contains(t, d.Detail, "blacklisted", "row %d", i)
+			}
 		}
 		if isDead && r.ID != nil {
 			assert.Equal(t, *r.ID, d.Key, "row %d", i)
