@@ -77,7 +77,7 @@ func (s *Store) catchUp(ctx context.Context) error {
 	}
 	// Event identities every time, not only when the version moved: a run that died leaves
 	// pending ones without a new version.
-	if _, err := s.importEvents(ctx, spaces, full, m.Version, version); err != nil {
+	if err := s.importEvents(ctx, spaces, full, m.Version, version); err != nil {
 		return err
 	}
 	if to := s.local.Version(); to > from {

@@ -64,7 +64,7 @@ func (m *eventMarks) note(ns string, marks []state.EventMark) {
 	defer m.mu.Unlock()
 	for _, mk := range marks {
 		if mk.Status != state.EventPending {
-			m.unflushed.add(ns, mk, warehouseStatus(mk.Status), "", 0)
+			m.unflushed.add(ns, mk, warehouseStatus(mk.Status), "")
 		}
 	}
 }
@@ -97,25 +97,25 @@ func warehouseStatus(st state.EventStatus) int64 {
 	return eventForgotten
 }
 
-// eventBatch is event rows in column arrays, for one array-bound INSERT.
+// eventBatch is VERSION 0 event rows in column arrays, for one array-bound INSERT (a version's rows
+// are copied from them in SQL, uploadEvents).
 type eventBatch struct {
 	ns, run []string
 	id      []string // hex, so that it joins to NS in one string as the compaction's lists need
 	status  []int64
 	expires []int64
-	version []int64
 }
 
-func (b *eventBatch) add(ns string, mk state.EventMark, status int64, run string, version uint64) {
+func (b *eventBatch) add(ns string, mk state.EventMark, status int64, run string) {
 	b.ns, b.id, b.status = append(b.ns, ns), append(b.id, hex.EncodeToString(mk.ID[:])), append(b.status, status)
-	b.expires, b.run, b.version = append(b.expires, mk.Expires), append(b.run, run), append(b.version, int64(version))
+	b.expires, b.run = append(b.expires, mk.Expires), append(b.run, run)
 }
 
 func (b *eventBatch) len() int { return len(b.ns) }
 
 func (b *eventBatch) addBatch(o eventBatch) {
 	b.ns, b.id, b.status = append(b.ns, o.ns...), append(b.id, o.id...), append(b.status, o.status...)
-	b.expires, b.run, b.version = append(b.expires, o.expires...), append(b.run, o.run...), append(b.version, o.version...)
+	b.expires, b.run = append(b.expires, o.expires...), append(b.run, o.run...)
 }
 
 // pendingWrites gathers the pending rows of concurrent requests into shared INSERTs: up to
@@ -172,12 +172,13 @@ func (s *Store) writePending() {
 	}
 }
 
+// insertEvents writes b as VERSION 0 rows, uploadRows to an INSERT.
 func (s *Store) insertEvents(ctx context.Context, doing string, b eventBatch) error {
 	for lo := 0; lo < b.len(); lo += uploadRows {
 		hi := min(lo+uploadRows, b.len())
-		ns, id, st, ex, run, ver := b.ns[lo:hi], b.id[lo:hi], b.status[lo:hi], b.expires[lo:hi], b.run[lo:hi], b.version[lo:hi]
-		if err := s.exec(ctx, doing, "INSERT INTO "+s.names.events+" (NS, EVENT_ID, STATUS, EXPIRES_AT, RUN_ID, VERSION) VALUES (?, ?, ?, ?, ?, ?)",
-			sf.Array(&ns), sf.Array(&id), sf.Array(&st), sf.Array(&ex), sf.Array(&run), sf.Array(&ver)); err != nil {
+		ns, id, st, ex, run := b.ns[lo:hi], b.id[lo:hi], b.status[lo:hi], b.expires[lo:hi], b.run[lo:hi]
+		if err := s.exec(ctx, doing, "INSERT INTO "+s.names.events+" (NS, EVENT_ID, STATUS, EXPIRES_AT, RUN_ID, VERSION) VALUES (?, ?, ?, ?, ?, 0)",
+			sf.Array(&ns), sf.Array(&id), sf.Array(&st), sf.Array(&ex), sf.Array(&run)); err != nil {
 			return err
 		}
 	}
@@ -187,8 +188,8 @@ func (s *Store) insertEvents(ctx context.Context, doing string, b eventBatch) er
 // Events opens the event identities of ns: the local copy's, which Open brought up to date, with
 // every pending mark written to the warehouse before MarkEvents returns.
 func (s *Store) Events(ctx context.Context, ns state.Namespace) (state.Events, error) {
-	if ns.Destination != s.cfg.Destination {
-		return nil, fmt.Errorf("warehouse state of destination %q cannot hold namespace %s", s.cfg.Destination, ns)
+	if err := s.holds(ns); err != nil {
+		return nil, err
 	}
 	evs, err := s.local.Events(ctx, ns)
 	if err != nil {
@@ -231,7 +232,7 @@ func (e *events) MarkEvents(ctx context.Context, marks []state.EventMark) error 
 	var pending eventBatch
 	for _, mk := range marks {
 		if mk.Status == state.EventPending {
-			pending.add(e.ns, mk, eventPending, e.s.cfg.RunID, 0)
+			pending.add(e.ns, mk, eventPending, e.s.cfg.RunID)
 		}
 	}
 	if pending.len() > 0 {
@@ -335,9 +336,9 @@ func (s *Store) settleEvents(ctx context.Context, ids []string, version uint64) 
 // importEvents copies the warehouse's identities into the local copy: the settled ones of the
 // versions in (since, upTo] (every version for the namespaces in full), and, always, the pending
 // ones no committed version settles — those a run left on the wire when it died — as interrupted.
-func (s *Store) importEvents(ctx context.Context, spaces []warehouseNamespace, full map[string]bool, since, upTo uint64) (int64, error) {
+func (s *Store) importEvents(ctx context.Context, spaces []warehouseNamespace, full map[string]bool, since, upTo uint64) error {
 	if len(spaces) == 0 {
-		return 0, nil
+		return nil
 	}
 	byID, ids, fullIDs := namespaceLists(spaces, full)
 	in := nsList(ids)
@@ -352,9 +353,9 @@ func (s *Store) importEvents(ctx context.Context, spaces []warehouseNamespace, f
 		err = imp.flush(ctx)
 	}
 	if err != nil {
-		return imp.n, explain("importing the warehouse's event identities", err)
+		return explain("importing the warehouse's event identities", err)
 	}
-	return imp.n, nil
+	return nil
 }
 
 // eventImporter gathers identity rows into marks and applies them to the local copy in batches.
@@ -363,7 +364,6 @@ type eventImporter struct {
 	byID  map[string]state.Namespace
 	ns    string
 	marks []state.EventMark
-	n     int64
 }
 
 func (im *eventImporter) add(ctx context.Context, rec arrow.Record) error {
@@ -450,7 +450,6 @@ func (im *eventImporter) flush(ctx context.Context) error {
 	if err := im.s.local.ImportEvents(ctx, ns, im.marks); err != nil {
 		return err
 	}
-	im.n += int64(len(im.marks))
 	im.marks = im.marks[:0]
 	return nil
 }

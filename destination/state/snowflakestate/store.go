@@ -181,11 +181,20 @@ func (s *Store) open(ctx context.Context) error {
 	return nil
 }
 
+// holds refuses a namespace of another destination: the lock, the version and the tables' rows
+// are this destination's.
+func (s *Store) holds(ns state.Namespace) error {
+	if ns.Destination != s.cfg.Destination {
+		return fmt.Errorf("warehouse state of destination %q cannot hold namespace %s", s.cfg.Destination, ns)
+	}
+	return nil
+}
+
 // Space opens a namespace of the local copy. Commits go to the local copy; Close uploads them.
 // A run that lost its lock to another run may not commit: that run owns the state now.
 func (s *Store) Space(ctx context.Context, ns state.Namespace) (state.Space, error) {
-	if ns.Destination != s.cfg.Destination {
-		return nil, fmt.Errorf("warehouse state of destination %q cannot hold namespace %s", s.cfg.Destination, ns)
+	if err := s.holds(ns); err != nil {
+		return nil, err
 	}
 	sp, err := s.local.Space(ctx, ns)
 	if err != nil {
